@@ -1,0 +1,1 @@
+"""Upwatch admin app (Flask). Built in a later issue."""
