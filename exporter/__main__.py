@@ -21,7 +21,7 @@ from exporter.shard import parse_shard, shard_of
 
 def _listen(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
         raise argparse.ArgumentTypeError(f"{text!r}: expected HOST:PORT, such as 127.0.0.1:9115")
     return host.strip("[]") or "127.0.0.1", int(port)
 
@@ -105,7 +105,9 @@ async def serve(args: argparse.Namespace) -> int:
     await runner.setup()
     host, port = args.listen
     try:
-        await web.TCPSite(runner, host, port, backlog=1024).start()
+        site = web.TCPSite(runner, host, port, backlog=1024)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked
     except OSError as exc:
         print(f"upwatch-exporter: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         await runner.cleanup()

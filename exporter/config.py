@@ -318,6 +318,8 @@ def _parse_defaults(raw: Any, ck: _Checker) -> dict[str, Any]:
     for key, (fn, fallback) in _DEFAULT_FIELDS.items():
         if key in raw:
             out[key] = ck.get(f"defaults.{key}", fn, raw[key], fallback)
+    if "timeout" not in raw:
+        out["timeout"] = min(out["timeout"], out["interval"])
     if out["timeout"] > out["interval"]:
         ck.error("defaults.timeout", "is longer than defaults.interval")
     return out
@@ -418,6 +420,8 @@ def _parse_site(raw: Any, index: int, defaults: dict[str, Any], ck: _Checker) ->
     if url and url.startswith("tcp://"):
         for key in sorted(HTTP_ONLY_KEYS & set(raw)):
             ck.error(f"{label}.{key}", "applies only to http and https sites, not tcp")
+    if "timeout" not in raw and values["timeout"] > values["interval"]:
+        values["timeout"] = values["interval"]  # as Prometheus does for scrape_timeout
     if values["timeout"] > values["interval"]:
         ck.error(
             f"{label}.timeout",
