@@ -37,7 +37,7 @@ def test_down_only_after_n_consecutive_failures_dated_from_the_first():
 
 def test_up_again_on_the_first_success():
     st = SiteState()
-    for t, r in [(0, ok(0)), (1, fail(1)), (2, fail(2))]:
+    for r in [ok(0), fail(1), fail(2)]:
         st.observe(r, 2)
     assert st.up is False
     assert st.observe(ok(3), 2) == UP
