@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import socket
 import ssl
 from functools import lru_cache
 
-import httpx
+import aiohttp
+import certifi
 from cryptography import x509
 
 MAX_REDIRECTS = 10
@@ -31,30 +33,70 @@ _DNS_HINTS = (
 )
 
 
+def _ssl_context(verify: bool) -> ssl.SSLContext:
+    if not verify:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    # Mozilla's roots (certifi) and the system's, so that a private CA installed
+    # on the host is trusted too
+    ctx = ssl.create_default_context(cafile=certifi.where())
+    ctx.load_default_certs()
+    return ctx
+
+
+# Each HTTP probe puts a list here; the connector appends the DER certificate of
+# every TLS connection the probe opens (one per redirect hop), since aiohttp may
+# release a response's connection before the caller can look at it.
+PEER_CERTS: contextvars.ContextVar[list[bytes] | None] = contextvars.ContextVar(
+    "upwatch_peer_certs", default=None
+)
+
+
+class _CertRecordingConnector(aiohttp.TCPConnector):
+    async def _create_direct_connection(self, *args, **kwargs):
+        transport, proto = await super()._create_direct_connection(*args, **kwargs)
+        certs = PEER_CERTS.get()
+        ssl_object = transport.get_extra_info("ssl_object")
+        if certs is not None and ssl_object is not None:
+            der = ssl_object.getpeercert(binary_form=True)
+            if der:
+                certs.append(der)
+        return transport, proto
+
+
 class ProbeContext:
-    """Long-lived resources for probing. Every HTTP probe opens a fresh connection
-    (no keep-alive), so DNS, TCP connect and the TLS handshake are checked each time,
-    as a user's browser arriving cold would."""
+    """What HTTP probes share: one aiohttp session (created in the running loop on
+    first use) and one TLS context per verification mode, since loading the CA roots
+    is the costly part.
+
+    The session never keeps a connection alive (``force_close``), so every probe
+    checks DNS, the TCP connect and the TLS handshake, as a browser arriving cold
+    would; and it keeps no cookies, so one probe never changes what the next sends.
+    """
 
     def __init__(self) -> None:
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
-        common = dict(
-            limits=limits,
-            max_redirects=MAX_REDIRECTS,
-            trust_env=False,
-            headers={"User-Agent": USER_AGENT},
-        )
-        self.clients = {
-            True: httpx.AsyncClient(verify=True, **common),
-            False: httpx.AsyncClient(verify=False, **common),
-        }
+        self.ssl_contexts = {True: _ssl_context(True), False: _ssl_context(False)}
+        self._session: aiohttp.ClientSession | None = None
 
-    def client(self, tls_verify: bool) -> httpx.AsyncClient:
-        return self.clients[tls_verify]
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = _CertRecordingConnector(
+                force_close=True, limit=0, use_dns_cache=False, enable_cleanup_closed=False
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                headers={"User-Agent": USER_AGENT},
+                raise_for_status=False,
+            )
+        return self._session
 
     async def aclose(self) -> None:
-        for client in self.clients.values():
-            await client.aclose()
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
 
     async def __aenter__(self) -> ProbeContext:
         return self
@@ -69,10 +111,7 @@ def cert_expiry(der: bytes) -> float:
     return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
 
 
-def peer_cert_expiry(ssl_object: ssl.SSLObject | None) -> float | None:
-    if ssl_object is None:
-        return None
-    der = ssl_object.getpeercert(binary_form=True)
+def peer_cert_expiry(der: bytes | None) -> float | None:
     if not der:
         return None
     try:
@@ -97,25 +136,27 @@ def _dns_text(e: BaseException) -> bool:
 # (test, reason, message) in order of precedence; each is tried on the whole chain of
 # causes, so that the most specific cause wins over a generic wrapper around it.
 _RULES = (
-    (lambda e: isinstance(e, httpx.TooManyRedirects), "status",
+    (lambda e: isinstance(e, aiohttp.TooManyRedirects), "status",
      lambda e: f"redirect loop: more than {MAX_REDIRECTS} redirects"),
+    (lambda e: isinstance(e, aiohttp.ClientConnectorCertificateError), "tls",
+     lambda e: f"TLS certificate verification failed: {e.certificate_error}"),
     (lambda e: isinstance(e, ssl.SSLCertVerificationError), "tls",
-     lambda e: f"TLS certificate verification failed: {e.verify_message or e.reason}"),
+     lambda e: f"TLS certificate verification failed: {getattr(e, 'verify_message', None) or e}"),
     (lambda e: isinstance(e, ssl.SSLError), "tls", lambda e: f"TLS error: {e.reason or e}"),
+    (lambda e: isinstance(e, aiohttp.ClientSSLError), "tls", lambda e: f"TLS error: {e}"),
     (lambda e: isinstance(e, socket.gaierror), "dns",
      lambda e: f"DNS lookup failed: {e.strerror or e}"),
     (_dns_text, "dns", lambda e: f"DNS lookup failed: {e}"),
-    (lambda e: isinstance(e, TimeoutError | httpx.TimeoutException), "timeout",
-     lambda e: "timed out"),
+    (lambda e: isinstance(e, TimeoutError), "timeout", lambda e: "timed out"),
     (lambda e: isinstance(e, ConnectionRefusedError), "connect", lambda e: "connection refused"),
     (lambda e: isinstance(e, ConnectionResetError), "connect",
      lambda e: "connection reset by peer"),
     (lambda e: isinstance(e, OSError) and e.errno in _CONNECT_ERRNOS, "connect",
      lambda e: f"connection failed: {e.strerror or e}"),
-    (lambda e: isinstance(e, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError),
+    (lambda e: isinstance(e, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError),
      "connect", lambda e: f"connection broken: {e or type(e).__name__}"),
-    (lambda e: isinstance(e, httpx.ConnectError), "connect",
-     lambda e: f"connection failed: {e or type(e).__name__}"),
+    (lambda e: isinstance(e, aiohttp.ClientOSError | aiohttp.ClientConnectionError),
+     "connect", lambda e: f"connection failed: {e or type(e).__name__}"),
 )  # fmt: skip
 
 
