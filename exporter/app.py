@@ -73,7 +73,7 @@ class Exporter:
         if self._watch_task:
             self._watch_task.cancel()
         if self.scheduler:
-            self.scheduler.shutdown()
+            await self.scheduler.stop()
         if self.ctx:
             await self.ctx.aclose()
 

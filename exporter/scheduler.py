@@ -68,13 +68,19 @@ class ProbeScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self._scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
+        self._running: set[asyncio.Task] = set()
 
     def start(self) -> None:
         self._scheduler.start()
 
-    def shutdown(self) -> None:
+    async def stop(self) -> None:
+        """Stop scheduling and cancel the probes in flight."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        tasks = list(self._running)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     @property
     def site_ids(self) -> set[str]:
@@ -125,6 +131,13 @@ class ProbeScheduler:
         if anchor is None:
             return
         due = due_time(anchor[0], anchor[1], time.time())
-        async with self._sem:
-            self._on_lag(max(0.0, time.time() - due))
-            await self._run(site_id)
+        task = asyncio.current_task()
+        self._running.add(task)
+        try:
+            async with self._sem:
+                self._on_lag(max(0.0, time.time() - due))
+                await self._run(site_id)
+        except asyncio.CancelledError:
+            return  # stop() cancelled it: the exporter is shutting down
+        finally:
+            self._running.discard(task)

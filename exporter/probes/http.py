@@ -74,6 +74,10 @@ async def probe_http(site: Site, ctx: ProbeContext) -> ProbeResult:
                     body += chunk
     except _Failed as failed:
         reason, message = failed.reason, failed.message
+    except aiohttp.TooManyRedirects as exc:
+        if exc.history:
+            status = exc.history[-1].status
+        reason, message = classify_error(exc)
     except Exception as exc:  # a probe never raises: every failure is a result
         reason, message = classify_error(exc)
     if certs:

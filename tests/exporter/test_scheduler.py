@@ -96,7 +96,7 @@ async def test_probes_run_measure_lag_and_respect_the_concurrency_bound():
                 break
             await asyncio.sleep(0.05)
     finally:
-        sched.shutdown()
+        await sched.stop()
     assert len(set(ran)) == 6
     assert peak <= 2
     assert lags and all(lag >= 0 for lag in lags)
