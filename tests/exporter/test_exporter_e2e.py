@@ -120,3 +120,18 @@ async def test_confirmations_and_flapping_through_the_scheduler(tmp_path, badsit
         badsite.set_switch("flappy", up=True)
         await wait_for(lambda: state.up is True, what="up again on the first success")
         assert state.last_change > went_down
+
+
+async def test_a_slow_site_never_delays_the_others(tmp_path, badsite: BadSite):
+    path = tmp_path / "sites.yml"
+    write(path, [
+        {"id": "slow", "url": badsite.url("/slow?seconds=5"), "timeout": "950ms"},
+        {"id": "fast", "url": badsite.url("/ok")},
+    ])  # fmt: skip
+    async with running_exporter(path) as (exp, _client):
+        await wait_for(lambda: exp.states["slow"].failures >= 3, 15, "three slow timeouts")
+        # while the slow site hung for its whole timeout every second, the fast one
+        # was probed on its own schedule and never failed
+        assert exp.states["fast"].successes >= 3
+        assert exp.states["fast"].failures == 0
+        assert exp.states["slow"].failures_by_reason == {"timeout": exp.states["slow"].failures}
