@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import errno
 import socket
@@ -121,10 +122,15 @@ def peer_cert_expiry(der: bytes | None) -> float | None:
 
 
 def _chain(exc: BaseException):
+    """The exception and its causes, stopping at a cancellation: what was in flight
+    when a timeout cancelled the probe (an ``SSLWantReadError`` in the middle of a
+    TLS read, say) is not why the probe failed."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         yield exc
+        if isinstance(exc, asyncio.CancelledError):
+            return
         exc = exc.__cause__ or exc.__context__
 
 
@@ -142,7 +148,9 @@ _RULES = (
      lambda e: f"TLS certificate verification failed: {e.certificate_error}"),
     (lambda e: isinstance(e, ssl.SSLCertVerificationError), "tls",
      lambda e: f"TLS certificate verification failed: {getattr(e, 'verify_message', None) or e}"),
-    (lambda e: isinstance(e, ssl.SSLError), "tls", lambda e: f"TLS error: {e.reason or e}"),
+    (lambda e: isinstance(e, ssl.SSLError)
+     and not isinstance(e, ssl.SSLWantReadError | ssl.SSLWantWriteError),
+     "tls", lambda e: f"TLS error: {e.reason or e}"),
     (lambda e: isinstance(e, aiohttp.ClientSSLError), "tls", lambda e: f"TLS error: {e}"),
     (lambda e: isinstance(e, socket.gaierror), "dns",
      lambda e: f"DNS lookup failed: {e.strerror or e}"),

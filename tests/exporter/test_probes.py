@@ -445,3 +445,23 @@ async def test_results_serialise_to_json(ctx: ProbeContext, badsite: BadSite) ->
     assert data["reason"] == "status"
     assert data["status_code"] == 503
     assert set(data) >= {"duration_seconds", "message", "tls_expiry", "started_at"}
+
+
+def test_a_timeout_that_cancelled_a_tls_read_is_a_timeout_not_a_tls_error() -> None:
+    """The chain TimeoutError <- CancelledError <- SSLWantReadError (a TLS read cut
+    short by the timeout) is a timeout, whatever client stack raised it."""
+    import asyncio
+    import ssl
+
+    from exporter.probes.context import classify_error
+
+    try:
+        try:
+            try:
+                raise ssl.SSLWantReadError("The operation did not complete (read)")
+            except ssl.SSLWantReadError as inner:
+                raise asyncio.CancelledError() from inner
+        except asyncio.CancelledError as cancelled:
+            raise TimeoutError() from cancelled
+    except TimeoutError as exc:
+        assert classify_error(exc) == ("timeout", "timed out")
