@@ -447,7 +447,7 @@ async def test_results_serialise_to_json(ctx: ProbeContext, badsite: BadSite) ->
     assert set(data) >= {"duration_seconds", "message", "tls_expiry", "started_at"}
 
 
-def test_a_timeout_that_cancelled_a_tls_read_is_a_timeout_not_a_tls_error() -> None:
+async def test_a_timeout_that_cancelled_a_tls_read_is_a_timeout_not_a_tls_error() -> None:
     """The chain TimeoutError <- CancelledError <- SSLWantReadError (a TLS read cut
     short by the timeout) is a timeout, whatever client stack raised it."""
     import asyncio
