@@ -7,11 +7,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.upwatch-installed
-APT_PACKAGES := prometheus prometheus-alertmanager prometheus-blackbox-exporter nginx-light
 # binary -> package: installed only when the binary is missing
 APT_BINARIES := prometheus:prometheus promtool:prometheus \
 	prometheus-alertmanager:prometheus-alertmanager amtool:prometheus-alertmanager \
 	prometheus-blackbox-exporter:prometheus-blackbox-exporter nginx:nginx-light
+# PostgreSQL's server binaries are not on PATH: looked for by their own path
+APT_PATHS := /usr/lib/postgresql/*/bin/initdb:postgresql
 
 .PHONY: run test bench lint setup system-deps venv clean
 
@@ -34,6 +35,10 @@ system-deps:
 	@missing=""; for pair in $(APT_BINARIES); do \
 	  bin=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$bin >/dev/null 2>&1 || [ -x /usr/sbin/$$bin ] || missing="$$missing $$pkg"; \
+	done; \
+	for pair in $(APT_PATHS); do \
+	  pattern=$${pair%%:*}; pkg=$${pair##*:}; \
+	  ls $$pattern >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  pkgs=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \

@@ -1,1 +1,48 @@
-"""Upwatch admin app (Flask). Built in a later issue."""
+"""Upwatch admin app: users and roles, sites and contacts, config generation, the
+incident log, history API and reports (Flask).
+
+``create_app(config)`` builds the app: configuration from ``UPWATCH_*`` variables
+overridden by ``config``, the database, sessions and CSRF, error handlers, every
+feature blueprint of :mod:`admin_app.blueprints` and the ``upwatch-admin`` CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from admin_app import config as config_module
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    from admin_app import blueprints, db, errors, nav, security
+    from admin_app.auth import ratelimit, session
+    from admin_app.templating import init_app as init_templating
+
+    app = Flask(__name__, instance_relative_config=False)
+    settings = config_module.from_env()
+    if config:
+        settings.update(config)
+    if not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = config_module.load_secret_key(Path(settings["DATA_DIR"]))
+    app.config.update(settings)
+
+    db.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+    session.init_app(app)
+    ratelimit.init_app(app)
+    nav.init_app(app)
+    init_templating(app)
+    blueprints.register_all(app)
+
+    from admin_app.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+__all__ = ["create_app"]
