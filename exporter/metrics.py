@@ -11,7 +11,7 @@ prometheus_client metrics in a registry of their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import accumulate
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -67,9 +67,117 @@ _FAMILIES = {
 }
 
 
-def _head(name: str) -> list[str]:
+def _head(name: str) -> str:
     kind, help_text = _FAMILIES[name]
-    return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+    return f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n"
+
+
+# One format string renders a site's whole histogram: {0} is its label, then the
+# cumulative bucket counts, the sum and the count.
+_HISTOGRAM = "".join(
+    f"upwatch_probe_duration_seconds_bucket{{{{{{0}},{le}}}}} {{{i + 1}}}\n"
+    for i, le in enumerate(_LE)
+) + (
+    f"upwatch_probe_duration_seconds_sum{{{{{{0}}}}}} {{{len(_LE) + 1}!r}}\n"
+    f"upwatch_probe_duration_seconds_count{{{{{{0}}}}}} {{{len(_LE)}}}\n"
+)
+
+Row = tuple[Site, str, "SiteState | None"]
+
+
+def _seen(rows: list[Row]):
+    return [(s, lb, st) for s, lb, st in rows if st is not None and st.last_result is not None]
+
+
+def _up(rows: list[Row]) -> list[str]:
+    return [
+        f"upwatch_site_up{{{lb}}} {1 if st.up else 0}\n"
+        for _s, lb, st in _seen(rows)
+        if st.up is not None
+    ]
+
+
+def _success(rows: list[Row]) -> list[str]:
+    return [
+        f"upwatch_probe_success{{{lb}}} {1 if st.last_result.success else 0}\n"
+        for _s, lb, st in _seen(rows)
+    ]
+
+
+def _change(rows: list[Row]) -> list[str]:
+    return [
+        f"upwatch_site_state_change_timestamp_seconds{{{lb}}} {st.last_change:.3f}\n"
+        for _s, lb, st in _seen(rows)
+        if st.last_change is not None
+    ]
+
+
+def _reason(rows: list[Row]) -> list[str]:
+    return [
+        f'upwatch_site_failure_reason{{{lb},reason="{st.last_result.reason}"}} 1\n'
+        for _s, lb, st in _seen(rows)
+        if not st.last_result.success
+    ]
+
+
+def _maintenance(rows: list[Row]) -> list[str]:
+    return [f"upwatch_site_maintenance{{{lb}}} {1 if s.maintenance else 0}\n" for s, lb, _ in rows]
+
+
+def _interval(rows: list[Row]) -> list[str]:
+    return [f"upwatch_site_interval_seconds{{{lb}}} {_fmt(s.interval)}\n" for s, lb, _ in rows]
+
+
+def _status(rows: list[Row]) -> list[str]:
+    return [
+        f"upwatch_probe_http_status_code{{{lb}}} {st.status_code}\n"
+        for s, lb, st in _seen(rows)
+        if s.kind == "http" and st.status_code is not None
+    ]
+
+
+def _tls(rows: list[Row]) -> list[str]:
+    return [
+        f"upwatch_probe_tls_cert_expiry_timestamp_seconds{{{lb}}} {_fmt(st.tls_expiry)}\n"
+        for _s, lb, st in _seen(rows)
+        if st.tls_expiry is not None
+    ]
+
+
+def _duration(rows: list[Row]) -> list[str]:
+    fmt = _HISTOGRAM.format
+    return [fmt(lb, *accumulate(st.buckets), st.duration_sum) for _s, lb, st in _seen(rows)]
+
+
+def _probes(rows: list[Row]) -> list[str]:
+    return [
+        f'upwatch_probes_total{{{lb},result="success"}} {st.successes}\n'
+        f'upwatch_probes_total{{{lb},result="failure"}} {st.failures}\n'
+        for _s, lb, st in _seen(rows)
+    ]
+
+
+def _failures(rows: list[Row]) -> list[str]:
+    return [
+        f'upwatch_probe_failures_total{{{lb},reason="{reason}"}} {n}\n'
+        for _s, lb, st in _seen(rows)
+        for reason, n in st.failures_by_reason.items()
+    ]
+
+
+_RENDERERS = (
+    ("upwatch_site_up", _up),
+    ("upwatch_probe_success", _success),
+    ("upwatch_site_state_change_timestamp_seconds", _change),
+    ("upwatch_site_failure_reason", _reason),
+    ("upwatch_site_maintenance", _maintenance),
+    ("upwatch_site_interval_seconds", _interval),
+    ("upwatch_probe_http_status_code", _status),
+    ("upwatch_probe_tls_cert_expiry_timestamp_seconds", _tls),
+    ("upwatch_probe_duration_seconds", _duration),
+    ("upwatch_probes_total", _probes),
+    ("upwatch_probe_failures_total", _failures),
+)
 
 
 class SiteRenderer:
@@ -83,66 +191,24 @@ class SiteRenderer:
             pairs = [("site", s.id), ("name", s.display_name), ("url", s.url), ("type", s.kind)]
             pairs += list(s.labels)
             body = ",".join(f'{k}="{escape(v)}"' for k, v in pairs)
-            self.info[s.id] = f"upwatch_site_info{{{body}}} 1"
+            self.info[s.id] = f"upwatch_site_info{{{body}}} 1\n"
+
+    def chunks(self, states: Mapping[str, SiteState], size: int = 1000) -> Iterator[str]:
+        """The exposition in pieces of at most ``size`` sites of one family, so that a
+        caller can hand the event loop back between pieces and never hold the whole
+        text in memory at once."""
+        labels = self.labels
+        rows = [(s, labels[s.id], states.get(s.id)) for s in self.sites]
+        for name, render in _RENDERERS:
+            yield _head(name)
+            for i in range(0, len(rows), size):
+                yield "".join(render(rows[i : i + size]))
+        yield _head("upwatch_site_info")
+        for i in range(0, len(self.sites), size):
+            yield "".join(self.info[s.id] for s in self.sites[i : i + size])
 
     def render(self, states: Mapping[str, SiteState]) -> str:
-        rows = [(s, self.labels[s.id], states.get(s.id)) for s in self.sites]
-        seen = [(s, lb, st) for s, lb, st in rows if st is not None and st.last_result is not None]
-        out: list[str] = []
-        add = out.append
-
-        out += _head("upwatch_site_up")
-        for _s, lb, st in seen:
-            if st.up is not None:
-                add(f"upwatch_site_up{{{lb}}} {1 if st.up else 0}")
-        out += _head("upwatch_probe_success")
-        for _s, lb, st in seen:
-            add(f"upwatch_probe_success{{{lb}}} {1 if st.last_result.success else 0}")
-        out += _head("upwatch_site_state_change_timestamp_seconds")
-        for _s, lb, st in seen:
-            if st.last_change is not None:
-                add(f"upwatch_site_state_change_timestamp_seconds{{{lb}}} {st.last_change:.3f}")
-        out += _head("upwatch_site_failure_reason")
-        for _s, lb, st in seen:
-            if not st.last_result.success:
-                add(f'upwatch_site_failure_reason{{{lb},reason="{st.last_result.reason}"}} 1')
-        out += _head("upwatch_site_maintenance")
-        out += [
-            f"upwatch_site_maintenance{{{lb}}} {1 if s.maintenance else 0}" for s, lb, _ in rows
-        ]
-        out += _head("upwatch_site_interval_seconds")
-        out += [f"upwatch_site_interval_seconds{{{lb}}} {_fmt(s.interval)}" for s, lb, _ in rows]
-        out += _head("upwatch_probe_http_status_code")
-        for s, lb, st in seen:
-            if s.kind == "http" and st.status_code is not None:
-                add(f"upwatch_probe_http_status_code{{{lb}}} {st.status_code}")
-        out += _head("upwatch_probe_tls_cert_expiry_timestamp_seconds")
-        for _s, lb, st in seen:
-            if st.tls_expiry is not None:
-                add(
-                    f"upwatch_probe_tls_cert_expiry_timestamp_seconds{{{lb}}} {_fmt(st.tls_expiry)}"
-                )
-        out += _head("upwatch_probe_duration_seconds")
-        for _s, lb, st in seen:
-            cumulative = list(accumulate(st.buckets))
-            out += [
-                f"upwatch_probe_duration_seconds_bucket{{{lb},{le}}} {n}"
-                for le, n in zip(_LE, cumulative, strict=True)
-            ]
-            add(f"upwatch_probe_duration_seconds_sum{{{lb}}} {st.duration_sum!r}")
-            add(f"upwatch_probe_duration_seconds_count{{{lb}}} {cumulative[-1]}")
-        out += _head("upwatch_probes_total")
-        for _s, lb, st in seen:
-            add(f'upwatch_probes_total{{{lb},result="success"}} {st.successes}')
-            add(f'upwatch_probes_total{{{lb},result="failure"}} {st.failures}')
-        out += _head("upwatch_probe_failures_total")
-        for _s, lb, st in seen:
-            for reason, n in st.failures_by_reason.items():
-                add(f'upwatch_probe_failures_total{{{lb},reason="{reason}"}} {n}')
-        out += _head("upwatch_site_info")
-        out += [self.info[s.id] for s, _lb, _st in rows]
-        out.append("")
-        return "\n".join(out)
+        return "".join(self.chunks(states))
 
 
 class ExporterMetrics:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from exporter.app import Exporter
@@ -27,9 +29,17 @@ async def index(_request: web.Request) -> web.Response:
     return web.Response(text=INDEX, content_type="text/html")
 
 
-async def metrics(request: web.Request) -> web.Response:
-    body = request.app[EXPORTER_KEY].render_metrics()
-    return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})
+async def metrics(request: web.Request) -> web.StreamResponse:
+    """Streamed: each piece is written as it is rendered and the event loop runs the
+    probes that fall due in between, so a scrape of 10,000 sites neither delays them
+    nor holds the whole text in memory."""
+    response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE})
+    await response.prepare(request)
+    for chunk in request.app[EXPORTER_KEY].metrics_chunks():
+        await response.write(chunk.encode())
+        await asyncio.sleep(0)  # write() may not yield when the socket takes it all
+    await response.write_eof()
+    return response
 
 
 async def healthz(request: web.Request) -> web.Response:
