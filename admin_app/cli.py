@@ -3,6 +3,7 @@
     upwatch-admin init-db
     upwatch-admin create-user NAME --role ROLE [--password P]
     upwatch-admin regen-config
+    upwatch-admin import-sites FILE
     upwatch-admin run [--host H] [--port P]
 
 Bad input ends with a one-line message on stderr and exit status 1 (2 for usage
@@ -113,6 +114,47 @@ def regen_config_command() -> None:
         sys.exit(1)
 
 
+@click.command("import-sites")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+@_guarded
+def import_sites_command(path: str) -> None:
+    """Add the sites of a site-list file (sites.yml) that are not in the database yet.
+
+    The whole file is validated first (as ``upwatch-exporter --check-config`` does);
+    a bad file imports nothing. Sites whose id already exists are left as they are.
+    """
+    import yaml
+
+    from admin_app.db import session_scope
+    from admin_app.models import Site
+    from admin_app.sites.service import create_site
+    from exporter.config import ConfigError, load_file
+
+    try:
+        load_file(path)  # every problem at once, naming site and field
+    except ConfigError as err:
+        _fail(str(err))
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    defaults = data.get("defaults") or {}
+    added, kept = [], []
+    with session_scope() as session:
+        existing = {slug for (slug,) in session.query(Site.slug)}
+        for raw in data.get("sites") or []:
+            if raw["id"] in existing:
+                kept.append(raw["id"])
+                continue
+            site_fields = {k: v for k, v in defaults.items() if not (
+                k not in ("interval", "timeout", "confirmations") and str(raw["url"]).startswith("tcp://")
+            )}  # fmt: skip
+            create_site(session, {**site_fields, **raw})
+            added.append(raw["id"])
+    click.echo(f"imported {len(added)} site(s); {len(kept)} already present")
+    if added:
+        regen_config_command.callback()
+
+
 def _bind_problem(host: str, port: int) -> str | None:
     import socket
 
@@ -157,7 +199,13 @@ def run_command(host: str, port: int) -> None:
         server.server_close()
 
 
-COMMANDS = (init_db_command, create_user_command, regen_config_command, run_command)
+COMMANDS = (
+    init_db_command,
+    create_user_command,
+    regen_config_command,
+    import_sites_command,
+    run_command,
+)
 
 
 def register_commands(app: Flask) -> None:

@@ -6,6 +6,7 @@ Data lives under var/ (UPWATCH_DATA_DIR) and is kept between runs.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -19,8 +20,11 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("UPWATCH_DATA_DIR", ROOT / "var")).resolve()
-EXPORTER_PORT = 9115
-PROMETHEUS_PORT = 9090
+EXPORTER_PORT = int(os.environ.get("UPWATCH_EXPORTER_PORT", 9115))
+PROMETHEUS_PORT = int(os.environ.get("UPWATCH_PROMETHEUS_PORT", 9090))
+ALERTMANAGER_PORT = int(os.environ.get("UPWATCH_ALERTMANAGER_PORT", 9093))
+ADMIN_PORT = int(os.environ.get("UPWATCH_ADMIN_PORT", 8000))
+VENV_BIN = Path(sys.executable).parent
 
 
 @dataclass
@@ -49,11 +53,83 @@ def find(binary: str) -> str:
     return path
 
 
+def env() -> dict[str, str]:
+    """The environment every part runs with: loopback URLs, data under var/, and a
+    webhook token made once and kept (never printed)."""
+    token_file = DATA / "webhook_token"
+    if not token_file.exists():
+        token_file.write_text(secrets.token_urlsafe(32))
+        token_file.chmod(0o600)
+    return {
+        **os.environ,
+        "UPWATCH_DATA_DIR": str(DATA),
+        "UPWATCH_SITES_FILE": str(DATA / "sites.yml"),
+        "UPWATCH_ALERTMANAGER_CONFIG": str(DATA / "alertmanager.yml"),
+        "UPWATCH_EXPORTER_URL": f"http://127.0.0.1:{EXPORTER_PORT}",
+        "UPWATCH_PROMETHEUS_URL": f"http://127.0.0.1:{PROMETHEUS_PORT}",
+        "UPWATCH_ALERTMANAGER_URL": f"http://127.0.0.1:{ALERTMANAGER_PORT}",
+        "UPWATCH_ADMIN_URL": f"http://127.0.0.1:{ADMIN_PORT}",
+        "UPWATCH_WEBHOOK_TOKEN": os.environ.get("UPWATCH_WEBHOOK_TOKEN")
+        or token_file.read_text().strip(),
+    }
+
+
+def admin(*args: str, environ: dict[str, str], check: bool = True) -> str:
+    proc = subprocess.run(
+        [str(VENV_BIN / "upwatch-admin"), *args],
+        env=environ,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"upwatch-admin {args[0]} failed: {proc.stderr.strip() or proc.stdout}")
+    return proc.stdout
+
+
+def prepare(environ: dict[str, str]) -> str:
+    """Database, first admin, example sites, generated configs. Returns the login line."""
+    say("  preparing the database")
+    admin("init-db", environ=environ)
+    marker = DATA / ".first-admin-created"
+    if marker.exists():
+        login = (
+            "admin (password shown on the first run; change it on the Account page, or set "
+            "UPWATCH_ADMIN_PASSWORD and delete var/.first-admin-created)"
+        )
+    else:
+        password = os.environ.get("UPWATCH_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        out = admin(
+            "create-user", "admin", "--role", "admin", "--password", password,
+            environ=environ, check=False,
+        )  # fmt: skip
+        if "created user" not in out:
+            say("  (user admin already exists: keeping its password)")
+        marker.write_text("")
+        say("  importing the example sites (examples/sites.yml)")
+        examples = (ROOT / "examples/sites.yml").read_text()
+        examples = examples.replace("127.0.0.1:9115", f"127.0.0.1:{EXPORTER_PORT}")
+        examples = examples.replace("127.0.0.1:9090", f"127.0.0.1:{PROMETHEUS_PORT}")
+        (DATA / "example-sites.yml").write_text(examples)
+        admin("import-sites", str(DATA / "example-sites.yml"), environ=environ)
+        login = f"admin / {password}   (shown once; change it on the Account page)"
+    say("  generating sites.yml and alertmanager.yml")
+    admin("regen-config", environ=environ, check=False)
+    return login
+
+
+def prometheus_config() -> Path:
+    """prometheus/prometheus.yml with the ports this run uses."""
+    text = (ROOT / "prometheus/prometheus.yml").read_text()
+    text = text.replace("127.0.0.1:9115", f"127.0.0.1:{EXPORTER_PORT}")
+    text = text.replace("127.0.0.1:9090", f"127.0.0.1:{PROMETHEUS_PORT}")
+    path = DATA / "prometheus.yml"
+    path.write_text(text)
+    return path
+
+
 def services() -> list[Service]:
     sites = DATA / "sites.yml"
-    if not sites.exists():
-        shutil.copy(ROOT / "examples/sites.yml", sites)
-        say(f"  created {sites} from examples/sites.yml")
     exporter = [sys.executable, "-m", "exporter", "--config", str(sites)]
     return [
         Service(
@@ -67,7 +143,7 @@ def services() -> list[Service]:
             "prometheus",
             [
                 find("prometheus"),
-                f"--config.file={ROOT / 'prometheus/prometheus.yml'}",
+                f"--config.file={prometheus_config()}",
                 f"--storage.tsdb.path={DATA / 'prometheus'}",
                 f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
                 "--web.enable-lifecycle",
@@ -75,6 +151,37 @@ def services() -> list[Service]:
             f"http://127.0.0.1:{PROMETHEUS_PORT}/-/ready",
             f"http://127.0.0.1:{PROMETHEUS_PORT}/graph?g0.expr=upwatch_site_up",
             PROMETHEUS_PORT,
+        ),
+        Service(
+            "alertmanager",
+            [
+                find("prometheus-alertmanager"),
+                f"--config.file={DATA / 'alertmanager.yml'}",
+                f"--storage.path={DATA / 'alertmanager'}",
+                f"--web.listen-address=127.0.0.1:{ALERTMANAGER_PORT}",
+                "--cluster.listen-address=",
+            ],
+            f"http://127.0.0.1:{ALERTMANAGER_PORT}/-/ready",
+            f"http://127.0.0.1:{ALERTMANAGER_PORT}/",
+            ALERTMANAGER_PORT,
+        ),
+        Service(
+            "admin app",
+            [
+                str(VENV_BIN / "gunicorn"),
+                "admin_app.wsgi:app",
+                "--bind",
+                f"127.0.0.1:{ADMIN_PORT}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+            ],
+            f"http://127.0.0.1:{ADMIN_PORT}/healthz",
+            f"http://127.0.0.1:{ADMIN_PORT}/",
+            ADMIN_PORT,
         ),
     ]
 
@@ -117,20 +224,27 @@ def main() -> int:
         return 1
     started: list[Service] = []
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    environ = env()
     try:
+        login = prepare(environ)
         for svc in svcs:
-            log = open(DATA / "logs" / f"{svc.name}.log", "a")  # noqa: SIM115 - lives with the child
-            say(f"  starting {svc.name} ... (log: var/logs/{svc.name}.log)")
-            svc.proc = subprocess.Popen(svc.args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+            log = open(DATA / "logs" / f"{svc.name.replace(' ', '-')}.log", "a")  # noqa: SIM115
+            say(f"  starting {svc.name} ...")
+            svc.proc = subprocess.Popen(
+                svc.args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=environ
+            )
             started.append(svc)
             wait_healthy(svc)
             say(f"  {svc.name} is up")
+        admin("regen-config", environ=environ, check=False)  # reloads now that all listen
         say("")
         say("Upwatch is running:")
         for svc in svcs:
-            say(f"  {svc.name:<11} {svc.url}")
-        say(f"  site list   {DATA / 'sites.yml'} (edit it: the exporter reloads within a second)")
-        say(f"  probe now   http://127.0.0.1:{EXPORTER_PORT}/probe?site=prometheus")
+            say(f"  {svc.name:<13} {svc.url}")
+        say(f"  login         {login}")
+        say(f"  site list     {DATA / 'sites.yml'} (generated by the admin app)")
+        say(f"  probe now     http://127.0.0.1:{EXPORTER_PORT}/probe?site=prometheus")
+        say(f"  logs          {DATA / 'logs'}")
         say("Press Ctrl-C to stop.")
         while True:
             for svc in svcs:
