@@ -214,3 +214,32 @@ def _env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPWATCH_")}
     env["UPWATCH_DATA_DIR"] = str(data_dir)
     return env
+
+
+def test_import_sites_adds_new_sites_once_and_refuses_a_bad_file(env: Path, tmp_path: Path) -> None:
+    assert run("init-db").exit_code == 0
+    good = tmp_path / "sites.yml"
+    good.write_text(
+        "defaults: {interval: 20s, confirmations: 3}\n"
+        "sites:\n"
+        "  - {id: shop, name: 'Caf\u00e9: \"shop\"', url: 'https://shop.example/h', timeout: 5s}\n"
+        "  - {id: db, url: 'tcp://db.example:5432'}\n"
+    )
+    result = run("import-sites", str(good))
+    assert result.exit_code == 0, result.output
+    assert "imported 2 site(s); 0 already present" in result.output
+    written = (env / "sites.yml").read_text()
+    assert "id: shop" in written and "id: db" in written
+    from exporter.config import load_file
+
+    shop = load_file(env / "sites.yml").by_id()["shop"]
+    assert (shop.interval, shop.timeout, shop.confirmations) == (20.0, 5.0, 3)  # file defaults kept
+    assert shop.name == 'Caf\u00e9: "shop"'
+    again = run("import-sites", str(good))
+    assert "imported 0 site(s); 2 already present" in again.output
+    bad = tmp_path / "bad.yml"
+    bad.write_text("sites:\n  - {id: new, url: 'ftp://x'}\n  - {id: other, url: 'http://ok'}\n")
+    result = run("import-sites", str(bad))
+    assert result.exit_code == 1
+    assert "sites[0] (new).url" in result.output and "Traceback" not in result.output
+    assert "id: other" not in (env / "sites.yml").read_text()  # nothing imported
