@@ -123,6 +123,10 @@ def prometheus_config() -> Path:
     text = (ROOT / "prometheus/prometheus.yml").read_text()
     text = text.replace("127.0.0.1:9115", f"127.0.0.1:{EXPORTER_PORT}")
     text = text.replace("127.0.0.1:9090", f"127.0.0.1:{PROMETHEUS_PORT}")
+    text = text.replace("127.0.0.1:9093", f"127.0.0.1:{ALERTMANAGER_PORT}")
+    text = text.replace("127.0.0.1:8000", f"127.0.0.1:{ADMIN_PORT}")
+    # rule_files are relative to the config file: point the copy at the repo's rules
+    text = text.replace("  - rules/*.yml", f"  - {ROOT / 'prometheus/rules'}/*.yml")
     path = DATA / "prometheus.yml"
     path.write_text(text)
     return path
