@@ -61,6 +61,10 @@ def test_make_run_starts_the_stack_and_ctrl_c_stops_it(tmp_path):
         )
         assert sites.status_code == 200
         assert len(sites.json()["sites"]) >= 5  # the example sites were imported
+        # Prometheus loaded the shipped rules (a copied config must still find them)
+        rules = httpx.get(f"http://127.0.0.1:{ports['PROMETHEUS']}/api/v1/rules").json()
+        names = {r["name"] for g in rules["data"]["groups"] for r in g["rules"]}
+        assert {"SiteDown", "UpwatchExporterDown", "Watchdog"} <= names
         # the exporter probes the site list the admin app generated
         health = httpx.get(f"http://127.0.0.1:{ports['EXPORTER']}/healthz").json()
         assert health["sites"] >= 5 and health["last_reload_successful"]
