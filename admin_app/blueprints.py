@@ -27,6 +27,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "admin_app.history",
     "admin_app.reports",
     "admin_app.hooks",
+    "admin_app.metrics",
     "admin_app.docs",
 )
 

@@ -330,6 +330,11 @@ class Notification(Base):
     error: Mapped[str] = mapped_column(Text, default="", nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Revision 0002: the SMS provider used, and the attempts so far (a retried webhook
+    # claims a failed or abandoned send again; see admin_app/notify/deliver.py).
+    provider: Mapped[str] = mapped_column(String(32), default="", server_default="", nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     incident: Mapped[Incident | None] = relationship(back_populates="notifications")
 

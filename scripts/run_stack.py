@@ -60,8 +60,14 @@ def env() -> dict[str, str]:
     if not token_file.exists():
         token_file.write_text(secrets.token_urlsafe(32))
         token_file.chmod(0o600)
+    # gunicorn runs two workers: the admin app's /metrics sums their counters
+    # through prometheus_client's multiprocess directory, emptied at each start
+    metrics_dir = DATA / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
     return {
         **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "UPWATCH_DATA_DIR": str(DATA),
         "UPWATCH_SITES_FILE": str(DATA / "sites.yml"),
         "UPWATCH_ALERTMANAGER_CONFIG": str(DATA / "alertmanager.yml"),

@@ -85,7 +85,41 @@ FIELDS: tuple[SettingField, ...] = (
         "twilio_from", "Twilio sender number (E.164)", "phone", "SMS", env="UPWATCH_TWILIO_FROM"
     ),
     SettingField(
+        "twilio_base_url",
+        "Twilio API base URL",
+        "url",
+        "SMS",
+        env="UPWATCH_TWILIO_BASE_URL",
+        help="empty: Twilio's own API (api.twilio.com); set it for a proxy or a test fake",
+    ),
+    SettingField(
         "sms_gateway_url", "HTTP gateway URL", "url", "SMS", env="UPWATCH_SMS_GATEWAY_URL"
+    ),
+    SettingField(
+        "sms_gateway_method",
+        "HTTP gateway method",
+        "choice",
+        "SMS",
+        "POST",
+        env="UPWATCH_SMS_GATEWAY_METHOD",
+        choices=("POST", "PUT"),
+    ),
+    SettingField(
+        "sms_gateway_body",
+        "HTTP gateway JSON body",
+        "text",
+        "SMS",
+        '{"to": "{to}", "text": "{text}"}',
+        env="UPWATCH_SMS_GATEWAY_BODY",
+        help="a JSON template: {to} becomes the number, {text} the message",
+    ),
+    SettingField(
+        "sms_gateway_username",
+        "HTTP gateway user name",
+        "text",
+        "SMS",
+        env="UPWATCH_SMS_GATEWAY_USERNAME",
+        help="with a token: HTTP basic auth (user name and token); without: a bearer token",
     ),
     SettingField(
         "sms_gateway_token",

@@ -32,7 +32,7 @@ CONTRACT_ALERTS = {
 }
 SITE_LABELS = {"severity", "maintenance"}  # plus site and instance, from the series
 SITE_ANNOTATIONS = {"site_name", "url", "reason", "summary", "description"}
-DOWN_ANNOTATIONS = SITE_ANNOTATIONS | {"down_since", "down_since_unix"}
+DOWN_ANNOTATIONS = SITE_ANNOTATIONS | {"down_since", "down_since_unix", "down_for"}
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess:
