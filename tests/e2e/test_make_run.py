@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_make_run_starts_the_stack_and_ctrl_c_stops_it(tmp_path):
-    ports = {name: free_port() for name in ("EXPORTER", "PROMETHEUS", "ALERTMANAGER", "ADMIN")}
+    names = ("EXPORTER", "PROMETHEUS", "ALERTMANAGER", "ADMIN", "DEMO", "SMTP_CATCHER")
+    ports = {name: free_port() for name in names}
     env = {
         **os.environ,
         "UPWATCH_DATA_DIR": str(tmp_path / "var"),
@@ -60,14 +61,27 @@ def test_make_run_starts_the_stack_and_ctrl_c_stops_it(tmp_path):
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
         )
         assert sites.status_code == 200
-        assert len(sites.json()["sites"]) >= 5  # the example sites were imported
+        listed = {site["id"]: site for site in sites.json()["sites"]}
+        assert len(listed) >= 6  # the example sites were imported
+        # the demo site pages an on-call contact by email and SMS
+        demo = httpx.get(
+            f"{admin}/api/v1/sites/demo",
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        ).json()
+        assert any(c["email"] == "oncall@example.com" for c in demo["all_contacts"]), demo
         # Prometheus loaded the shipped rules (a copied config must still find them)
         rules = httpx.get(f"http://127.0.0.1:{ports['PROMETHEUS']}/api/v1/rules").json()
         names = {r["name"] for g in rules["data"]["groups"] for r in g["rules"]}
         assert {"SiteDown", "UpwatchExporterDown", "Watchdog"} <= names
         # the exporter probes the site list the admin app generated
         health = httpx.get(f"http://127.0.0.1:{ports['EXPORTER']}/healthz").json()
-        assert health["sites"] >= 5 and health["last_reload_successful"]
+        assert health["sites"] >= 6 and health["last_reload_successful"]
+        # the SMTP catcher takes mail and keeps it under var/mail
+        import smtplib
+
+        with smtplib.SMTP("127.0.0.1", ports["SMTP_CATCHER"], timeout=10) as smtp:
+            smtp.sendmail("a@localhost", ["b@localhost"], "Subject: hello\r\n\r\nhi\r\n")
+        assert list((tmp_path / "var" / "mail").glob("*.eml"))
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
