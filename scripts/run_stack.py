@@ -89,7 +89,7 @@ def env() -> dict[str, str]:
         # emails go to the local catcher (var/mail/), SMS to the admin app's log
         "UPWATCH_SMTP_HOST": os.environ.get("UPWATCH_SMTP_HOST", "127.0.0.1"),
         "UPWATCH_SMTP_PORT": os.environ.get("UPWATCH_SMTP_PORT", str(SMTP_PORT)),
-        "UPWATCH_SMTP_FROM": os.environ.get("UPWATCH_SMTP_FROM", "upwatch@localhost"),
+        "UPWATCH_SMTP_FROM": os.environ.get("UPWATCH_SMTP_FROM", "upwatch@example.com"),
         "UPWATCH_SMTP_REQUIRE_TLS": os.environ.get("UPWATCH_SMTP_REQUIRE_TLS", "false"),
         "UPWATCH_SMS_PROVIDER": os.environ.get("UPWATCH_SMS_PROVIDER", "console"),
     }

@@ -69,6 +69,11 @@ def test_make_run_starts_the_stack_and_ctrl_c_stops_it(tmp_path):
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
         ).json()
         assert any(c["email"] == "oncall@example.com" for c in demo["all_contacts"]), demo
+        # ... and Alertmanager is set to email it through the local catcher
+        generated = (tmp_path / "var" / "alertmanager.yml").read_text()
+        assert f"smtp_smarthost: 127.0.0.1:{ports['SMTP_CATCHER']}" in generated
+        assert "smtp_from: upwatch@example.com" in generated
+        assert "to: oncall@example.com" in generated
         # Prometheus loaded the shipped rules (a copied config must still find them)
         rules = httpx.get(f"http://127.0.0.1:{ports['PROMETHEUS']}/api/v1/rules").json()
         names = {r["name"] for g in rules["data"]["groups"] for r in g["rules"]}
