@@ -12,7 +12,7 @@ APT_BINARIES := prometheus:prometheus promtool:prometheus \
 	prometheus-alertmanager:prometheus-alertmanager amtool:prometheus-alertmanager \
 	prometheus-blackbox-exporter:prometheus-blackbox-exporter nginx:nginx-light
 # PostgreSQL's server binaries are not on PATH: looked for by their own path
-APT_PATHS := /usr/lib/postgresql/*/bin/initdb:postgresql
+APT_PATHS := /usr/lib/postgresql/*/bin/initdb:postgresql /usr/bin/chromium:chromium
 
 .PHONY: run test bench lint setup system-deps venv clean
 

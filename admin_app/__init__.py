@@ -13,8 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from admin_app import config as config_module
+
+
+class DatabaseInt(IntegerConverter):
+    """``<int:id>`` up to the database's INTEGER range: a larger id is a 404, not an
+    overflow inside the database driver (a 500)."""
+
+    def __init__(self, url_map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -37,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ratelimit.init_app(app)
     nav.init_app(app)
     init_templating(app)
+    app.url_map.converters["int"] = DatabaseInt
     blueprints.register_all(app)
 
     from admin_app.cli import register_commands

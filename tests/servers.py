@@ -107,6 +107,31 @@ def prometheus(tmp: Path, config: dict):
         yield url
 
 
+@contextmanager
+def prometheus_on_tsdb(tmp: Path, tsdb: Path, config: dict, *flags: str):
+    """A real Prometheus serving an existing TSDB directory ``tsdb`` (blocks made by
+    ``promtool tsdb create-blocks-from``), with no retention limit so that old
+    blocks stay; yields its base URL. Leaving the context stops it: blocks added to
+    the directory meanwhile are loaded by the next one started on it."""
+    port = free_port()
+    home = tmp / f"prometheus-{port}"
+    home.mkdir()
+    cfg = home / "prometheus.yml"
+    cfg.write_text(yaml.safe_dump(config))
+    args = [
+        binary("prometheus"),
+        f"--config.file={cfg}",
+        f"--storage.tsdb.path={tsdb}",
+        "--storage.tsdb.retention.time=100y",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--log.level=warn",
+        *flags,
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with process(args, home / "prometheus.log", f"{url}/-/ready"):
+        yield url
+
+
 def query(prom_url: str, expr: str) -> list[dict]:
     r = httpx.get(f"{prom_url}/api/v1/query", params={"query": expr}, timeout=10)
     r.raise_for_status()

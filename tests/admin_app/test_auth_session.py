@@ -24,7 +24,7 @@ def test_login_and_logout(auth, make_user) -> None:
     response = auth.login("ann")
     assert response.status_code == 302 and response.headers["Location"] == "/"
     assert _logged_in(auth.client)
-    home = auth.client.get("/").get_data(as_text=True)
+    home = auth.client.get("/", follow_redirects=True).get_data(as_text=True)
     assert "ann" in home and "Log out" in home
     response = auth.logout()
     assert response.status_code == 302 and response.headers["Location"] == "/login"
@@ -277,11 +277,11 @@ def test_disabling_a_user_ends_their_session(app, auth, make_user) -> None:
 
 def test_nav_shows_only_what_the_role_allows(auth) -> None:
     auth.login_as(Role.CUSTOMER_ENGAGEMENT)
-    page = auth.client.get("/").get_data(as_text=True)
+    page = auth.client.get("/", follow_redirects=True).get_data(as_text=True)
     for hidden in ("/admin/users", "/admin/settings", 'href="/admin"'):
         assert hidden not in page
     auth.logout()
     auth.login_as(Role.IT_STAFF)
-    page = auth.client.get("/").get_data(as_text=True)
+    page = auth.client.get("/", follow_redirects=True).get_data(as_text=True)
     for shown in ("/admin/users", "/admin/settings", 'href="/admin"'):
         assert shown in page
