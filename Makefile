@@ -24,6 +24,7 @@ test: setup lint
 
 bench: setup
 	$(PY) bench/prober.py
+	$(PY) bench/history.py
 
 lint: venv
 	$(VENV)/bin/ruff check .
