@@ -40,7 +40,7 @@ DEFAULTS_KEYS = {
     "tls_verify",
     "max_body_bytes",
 }
-SITE_KEYS = {
+SITE_FIELDS = (  # in the order the admin app writes them
     "id",
     "name",
     "url",
@@ -55,7 +55,8 @@ SITE_KEYS = {
     "max_body_bytes",
     "maintenance",
     "labels",
-}
+)
+SITE_KEYS = set(SITE_FIELDS)
 HTTP_ONLY_KEYS = {"method", "headers", "expect", "follow_redirects", "tls_verify", "max_body_bytes"}
 EXPECT_KEYS = {"status", "body_contains", "body_regex"}
 

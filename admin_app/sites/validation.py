@@ -29,24 +29,9 @@ from admin_app.models import (
     SLUG_MAX,
     URL_MAX,
 )
-from exporter.config import HTTP_ONLY_KEYS, ConfigError, parse_site_list
+from exporter.config import HTTP_ONLY_KEYS, SITE_FIELDS, ConfigError, parse_site_list
 
-CONTRACT_FIELDS = (
-    "id",
-    "name",
-    "url",
-    "interval",
-    "timeout",
-    "confirmations",
-    "method",
-    "headers",
-    "expect",
-    "follow_redirects",
-    "tls_verify",
-    "max_body_bytes",
-    "maintenance",
-    "labels",
-)
+CONTRACT_FIELDS = SITE_FIELDS  # the site-list contract, as the exporter reads it
 APP_FIELDS = ("paused", "contacts", "contact_groups")
 # What GET returns besides the fields above; ignored when sent back.
 READ_ONLY_FIELDS = frozenset({"all_contacts", "created_at", "updated_at"})
