@@ -19,12 +19,12 @@ from admin_app import config as config_module
 
 
 class DatabaseInt(IntegerConverter):
-    """``<int:id>`` up to the database's INTEGER range: a larger id is a 404, not an
-    overflow inside the database driver (a 500)."""
+    """``<int:id>`` of at most nine digits, inside the database's INTEGER range: a
+    longer id matches no route (a 404 for every method), rather than reaching the
+    database driver and overflowing there (a 500). A range check in the converter
+    would make werkzeug answer 405 for some methods instead."""
 
-    def __init__(self, url_map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
+    regex = r"\d{1,9}"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from admin_app.rbac import PUBLIC, EndpointAccess, endpoint_registry
 from admin_app.roles import Feature
@@ -58,8 +58,8 @@ def openapi_path(rule: str) -> str:
 
 def _converter_schema(converter: Any) -> dict[str, Any]:
     name = type(converter).__name__
-    if name == "IntegerConverter":
-        return {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+    if isinstance(converter, IntegerConverter):
+        return {"type": "integer", "minimum": 0, "maximum": 999_999_999}
     if name == "FloatConverter":
         return {"type": "number", "minimum": 0}
     if name == "UUIDConverter":
