@@ -10,7 +10,8 @@ STAMP := $(VENV)/.upwatch-installed
 # binary -> package: installed only when the binary is missing
 APT_BINARIES := prometheus:prometheus promtool:prometheus \
 	prometheus-alertmanager:prometheus-alertmanager amtool:prometheus-alertmanager \
-	prometheus-blackbox-exporter:prometheus-blackbox-exporter nginx:nginx-light
+	prometheus-blackbox-exporter:prometheus-blackbox-exporter nginx:nginx-light \
+	victoria-metrics:victoria-metrics
 # PostgreSQL's server binaries are not on PATH: looked for by their own path
 APT_PATHS := /usr/lib/postgresql/*/bin/initdb:postgresql /usr/bin/chromium:chromium
 

@@ -147,3 +147,28 @@ def wait_query(prom_url: str, expr: str, predicate=bool, timeout: float = 30.0) 
         if time.monotonic() > deadline:
             raise AssertionError(f"{expr!r} never satisfied the test; last result: {result}")
         time.sleep(0.25)
+
+
+@contextmanager
+def victoria_metrics(tmp: Path, *flags: str):
+    """Debian's single-node VictoriaMetrics on a free port, with its own data
+    directory; yields its base URL. It answers the Prometheus query API
+    (``/api/v1/query``, ``/api/v1/query_range``), Prometheus ``remote_write``
+    (``/api/v1/write``), InfluxDB line protocol (``/write``, ``/api/v2/write``) and
+    imports (``/api/v1/import/prometheus``). ``-search.latencyOffset=0s`` makes
+    freshly written samples queryable at once (the default hides the last 30 s)."""
+    port = free_port()
+    home = tmp / f"victoria-metrics-{port}"
+    home.mkdir()
+    args = [
+        binary("victoria-metrics"),
+        f"-httpListenAddr=127.0.0.1:{port}",
+        f"-storageDataPath={home / 'data'}",
+        "-retentionPeriod=100y",
+        "-search.latencyOffset=0s",
+        "-loggerLevel=WARN",
+        *flags,
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with process(args, home / "victoria-metrics.log", f"{url}/health"):
+        yield url
