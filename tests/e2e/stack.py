@@ -120,11 +120,27 @@ def _replace_ports(text: str, ports: dict[str, int]) -> str:
     return text
 
 
-def prometheus_config(ports: dict[str, int], timing: Timing) -> dict[str, Any]:
+def prometheus_config(
+    ports: dict[str, int],
+    timing: Timing,
+    exporters: Sequence[str] = (),
+    alertmanagers: Sequence[str] = (),
+) -> dict[str, Any]:
     """The shipped prometheus/prometheus.yml with this stack's ports, absolute rule
-    paths and (unless shipped) the short scrape and evaluation intervals."""
+    paths and (unless shipped) the short scrape and evaluation intervals.
+
+    ``exporters``/``alertmanagers`` (``host:port``), when given, replace the one
+    shipped target of the exporter job, of the Alertmanager job and of ``alerting``:
+    Prometheus scrapes every exporter (shards, locations) and sends each alert to
+    every Alertmanager of a cluster."""
     shipped = ROOT / "prometheus" / "prometheus.yml"
     config = yaml.safe_load(_replace_ports(shipped.read_text(), ports)) or {}
+    jobs = {job["job_name"]: job for job in config.get("scrape_configs") or []}
+    if exporters:
+        jobs["upwatch-exporter"]["static_configs"] = [{"targets": list(exporters)}]
+    if alertmanagers:
+        jobs["alertmanager"]["static_configs"] = [{"targets": list(alertmanagers)}]
+        config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": list(alertmanagers)}]}]
     config["rule_files"] = [
         p if os.path.isabs(p) else str(shipped.parent / p) for p in config.get("rule_files") or []
     ]
@@ -286,6 +302,35 @@ class Site:
         return self.slug
 
 
+# --------------------------------------------------------------------------- topology
+
+
+@dataclass(frozen=True)
+class ExporterSpec:
+    """One exporter of the stack: ``shard`` ("2/3": ``--shard 2/3``) and ``location``
+    (``--location eu``); every exporter reads the same generated ``sites.yml``."""
+
+    shard: str | None = None
+    location: str | None = None
+
+    def args(self) -> list[str]:
+        out = []
+        if self.shard:
+            out += ["--shard", self.shard]
+        if self.location:
+            out += ["--location", self.location]
+        return out
+
+    @property
+    def name(self) -> str:
+        parts = ["exporter"]
+        if self.location:
+            parts.append(self.location)
+        if self.shard:
+            parts.append("shard" + self.shard.replace("/", "of"))
+        return "-".join(parts)
+
+
 # --------------------------------------------------------------------------- the stack
 
 
@@ -297,6 +342,15 @@ class Stack:
     timing: Timing = FAST
     # Extra environment for the admin app (e.g. provider settings only read from env).
     admin_env: dict[str, str] = field(default_factory=dict)
+    # The exporters (one unsharded by default): shards, locations, or both.
+    exporter_specs: Sequence[ExporterSpec] = (ExporterSpec(),)
+    # How many Alertmanagers: more than one are peered into a cluster
+    # (--cluster.peer), and Prometheus sends every alert to each of them.
+    alertmanager_count: int = 1
+    # A cluster member waits (its position) x peer_timeout before it sends a
+    # notification that an earlier member may already have sent (Alertmanager's
+    # default is 15s).
+    alertmanager_peer_timeout: str = "2s"
 
     target: BadSite = field(init=False)
     smtp: SmtpCatcher = field(init=False)
@@ -304,9 +358,13 @@ class Stack:
     ports: dict[str, int] = field(init=False)
     webhook_token: str = field(init=False)
     admin_password: str = field(init=False)
-    exporter: Service = field(init=False)
+    exporter: Service = field(init=False)  # exporters[0]
+    exporters: list[Service] = field(init=False, default_factory=list)
     prometheus: Service = field(init=False)
-    alertmanager: Service = field(init=False)
+    alertmanager: Service = field(init=False)  # alertmanagers[0]
+    alertmanagers: list[Service] = field(init=False, default_factory=list)
+    exporter_ports: list[int] = field(init=False, default_factory=list)
+    alertmanager_ports: list[int] = field(init=False, default_factory=list)
     admin: Service = field(init=False)
     sites: dict[str, Site] = field(init=False, default_factory=dict)
     _exit: ExitStack = field(init=False, default_factory=ExitStack)
@@ -333,6 +391,14 @@ class Stack:
     def exporter_url(self) -> str:
         return self.url("exporter")
 
+    @property
+    def exporter_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.exporter_ports]
+
+    @property
+    def alertmanager_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.alertmanager_ports]
+
     # ----------------------------------------------------------------- lifecycle
 
     def __enter__(self) -> Stack:
@@ -356,7 +422,12 @@ class Stack:
         self.target = self._exit.enter_context(BadSite())
         self.smtp = self._exit.enter_context(SmtpCatcher())
         self.twilio = self._exit.enter_context(FakeTwilio())
+        assert self.exporter_specs and self.alertmanager_count >= 1
         self.ports = {name: free_port() for name in SHIPPED_PORTS}
+        self.exporter_ports = [self.ports["exporter"]]
+        self.exporter_ports += [free_port() for _ in self.exporter_specs[1:]]
+        self.alertmanager_ports = [self.ports["alertmanager"]]
+        self.alertmanager_ports += [free_port() for _ in range(self.alertmanager_count - 1)]
         self.webhook_token = secrets.token_urlsafe(24)
         self.admin_password = secrets.token_urlsafe(16)
 
@@ -371,15 +442,32 @@ class Stack:
         self._admin_cli("regen-config", env=env, check=False)
 
         logs = work / "logs"
-        self.exporter = Service(
-            "exporter",
-            [sys.executable, "-m", "exporter", "--config", str(work / "admin" / "sites.yml"),
-             "--listen", f"127.0.0.1:{self.ports['exporter']}"],
-            f"{self.exporter_url}/healthz",
-            logs / "exporter.log",
-        )  # fmt: skip
+        self.exporters = [
+            Service(
+                spec.name if len(self.exporter_specs) > 1 else "exporter",
+                [
+                    sys.executable, "-m", "exporter",
+                    "--config", str(work / "admin" / "sites.yml"),
+                    "--listen", f"127.0.0.1:{port}",
+                    *spec.args(),
+                ],
+                f"http://127.0.0.1:{port}/healthz",
+                logs / f"{spec.name}-{port}.log",
+            )
+            for spec, port in zip(self.exporter_specs, self.exporter_ports, strict=True)
+        ]
+        self.exporter = self.exporters[0]
         prom_cfg = work / "prometheus" / "prometheus.yml"
-        prom_cfg.write_text(yaml.safe_dump(prometheus_config(self.ports, self.timing)))
+        prom_cfg.write_text(
+            yaml.safe_dump(
+                prometheus_config(
+                    self.ports,
+                    self.timing,
+                    [f"127.0.0.1:{port}" for port in self.exporter_ports],
+                    [f"127.0.0.1:{port}" for port in self.alertmanager_ports],
+                )
+            )
+        )
         prom_args = [
             binary("prometheus"),
             f"--config.file={prom_cfg}",
@@ -392,17 +480,8 @@ class Stack:
         self.prometheus = Service(
             "prometheus", prom_args, f"{self.prometheus_url}/-/ready", logs / "prometheus.log"
         )
-        self.alertmanager = Service(
-            "alertmanager",
-            [binary("prometheus-alertmanager"),
-             f"--config.file={work / 'alertmanager' / 'alertmanager.yml'}",
-             f"--storage.path={work / 'alertmanager' / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.ports['alertmanager']}",
-             "--cluster.listen-address=",
-             "--log.level=debug"],
-            f"{self.alertmanager_url}/-/ready",
-            logs / "alertmanager.log",
-        )  # fmt: skip
+        self.alertmanagers = self._alertmanager_services(logs)
+        self.alertmanager = self.alertmanagers[0]
         self.admin = Service(
             "admin",
             [str(VENV_BIN / "gunicorn"), "admin_app.wsgi:app",
@@ -413,13 +492,43 @@ class Stack:
             logs / "admin.log",
             env,
         )  # fmt: skip
-        services = [self.exporter, self.prometheus, self.alertmanager, self.admin]
+        services = [*self.exporters, self.prometheus, *self.alertmanagers, self.admin]
         for svc in services:
             self._exit.callback(svc.stop)
             svc.start(wait=False)
         for svc in services:
             svc.wait_healthy()
         self.configure_notifications()
+
+    def _alertmanager_services(self, logs: Path) -> list[Service]:
+        """One Alertmanager, or a cluster: each member listens for gossip on its own
+        port and names every other member with --cluster.peer."""
+        work = self.workdir
+        clustered = self.alertmanager_count > 1
+        gossip = [free_port() for _ in self.alertmanager_ports] if clustered else []
+        services = []
+        for i, port in enumerate(self.alertmanager_ports):
+            name = f"alertmanager-{i + 1}" if clustered else "alertmanager"
+            args = [
+                binary("prometheus-alertmanager"),
+                f"--config.file={work / 'alertmanager' / 'alertmanager.yml'}",
+                f"--storage.path={work / 'alertmanager' / f'data-{i + 1}'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--log.level=debug",
+            ]
+            if clustered:
+                args += [
+                    f"--cluster.listen-address=127.0.0.1:{gossip[i]}",
+                    f"--cluster.advertise-address=127.0.0.1:{gossip[i]}",
+                    f"--cluster.peer-timeout={self.alertmanager_peer_timeout}",
+                    *(f"--cluster.peer=127.0.0.1:{p}" for j, p in enumerate(gossip) if j != i),
+                ]
+            else:
+                args.append("--cluster.listen-address=")
+            services.append(
+                Service(name, args, f"http://127.0.0.1:{port}/-/ready", logs / f"{name}.log")
+            )
+        return services
 
     def _admin_environment(self) -> dict[str, str]:
         work = self.workdir
@@ -429,9 +538,10 @@ class Stack:
             UPWATCH_SECRET_KEY=secrets.token_urlsafe(32),
             UPWATCH_SITES_FILE=str(work / "admin" / "sites.yml"),
             UPWATCH_ALERTMANAGER_CONFIG=str(work / "alertmanager" / "alertmanager.yml"),
-            UPWATCH_EXPORTER_URL=self.exporter_url,
+            # every exporter and every Alertmanager: config generation reloads each
+            UPWATCH_EXPORTER_URL=",".join(self.exporter_urls),
             UPWATCH_PROMETHEUS_URL=self.prometheus_url,
-            UPWATCH_ALERTMANAGER_URL=self.alertmanager_url,
+            UPWATCH_ALERTMANAGER_URL=",".join(self.alertmanager_urls),
             UPWATCH_ADMIN_URL=self.admin_url,
             UPWATCH_WEBHOOK_TOKEN=self.webhook_token,
         )
@@ -657,7 +767,7 @@ class Stack:
 
     def log_tails(self, lines: int = 25) -> str:
         out = []
-        for svc in (self.admin, self.alertmanager, self.prometheus, self.exporter):
+        for svc in (self.admin, *self.alertmanagers, self.prometheus, *self.exporters):
             out.append(f"----- {svc.name} ({svc.log_path}) -----\n{svc.log_tail(lines)}")
         return "\n".join(out)
 

@@ -1,0 +1,192 @@
+"""Sharding end to end (issue 7): three exporters take ``--shard 1/3 .. 3/3`` of the
+one site list the admin app writes, Prometheus scrapes all three, and
+
+* every site is probed by exactly one exporter, once per interval;
+* stopping one shard raises ``UpwatchExporterDown`` for that exporter and pages
+  nobody about its sites: the ones that were up stay quiet, the one that was down
+  stays down (no false "up", no second "down"), while the other shards keep
+  paging as usual.
+
+The stack is ``tests/e2e/stack.py`` with 1 s intervals (the shipped rule's
+``for: 1m`` on ``UpwatchExporterDown`` is kept, so the second test waits a minute).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporter.shard import shard_of
+from tests.e2e.smtp_catcher import Mail
+from tests.e2e.stack import Contact, ExporterSpec, Stack, wait_until
+
+pytestmark = pytest.mark.integration
+
+SHARDS = 3
+WAIT = 30.0
+# Four sites per shard (slugs chosen by their SHA-256 shard below).
+PER_SHARD = 4
+
+
+def slugs_per_shard() -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {i: [] for i in range(1, SHARDS + 1)}
+    n = 0
+    while any(len(v) < PER_SHARD for v in found.values()):
+        slug = f"sh{n}"
+        shard = shard_of(slug, SHARDS)
+        if len(found[shard]) < PER_SHARD:
+            found[shard].append(slug)
+        n += 1
+    return found
+
+
+SHARD_SITES = slugs_per_shard()
+
+
+def contact(slug: str) -> Contact:
+    return Contact(f"Owner of {slug}", email=f"{slug}@example.com", phone=None)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    specs = [ExporterSpec(shard=f"{i}/{SHARDS}") for i in range(1, SHARDS + 1)]
+    with Stack(tmp_path_factory.mktemp("e2e-shards"), exporter_specs=specs) as stack:
+        for slugs in SHARD_SITES.values():
+            for slug in slugs:
+                stack.add_site(slug, [contact(slug)], name=f"Site {slug}")
+        stack.wait_monitored(*stack.sites.values())
+        yield stack
+
+
+def mails(stack: Stack, slug: str, prefix: str = "") -> list[Mail]:
+    return [m for m in stack.smtp.messages(to=f"{slug}@example.com") if m.subject.startswith(prefix)]
+
+
+def exporter_sites(url: str) -> float:
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "upwatch_exporter_sites":
+                return sample.value
+    raise AssertionError(f"{url} has no upwatch_exporter_sites")
+
+
+def test_every_site_is_probed_by_exactly_one_exporter_once_per_interval(stack: Stack) -> None:
+    # Each exporter holds its shard and nothing else, and together they hold all.
+    for i, url in enumerate(stack.exporter_urls, start=1):
+        assert exporter_sites(url) == len(SHARD_SITES[i]), f"shard {i}"
+
+    # Prometheus: one series per site, from the exporter of its shard.
+    series = stack.query("upwatch_site_up")
+    by_site: dict[str, list[str]] = {}
+    for s in series:
+        by_site.setdefault(s["metric"]["site"], []).append(s["metric"]["instance"])
+    assert set(by_site) == set(stack.sites)
+    for slug, instances in by_site.items():
+        port = stack.exporter_ports[shard_of(slug, SHARDS) - 1]
+        assert instances == [f"127.0.0.1:{port}"], slug
+
+    # At the target: over ten intervals each site is probed about ten times, never
+    # twice in one interval (a site in two shards would be probed about twice as
+    # often, at unrelated moments).
+    window = 10.0
+    start = time.time()
+    time.sleep(window)
+    end = time.time()
+    for slug, site in stack.sites.items():
+        times = [t for t in stack.probes(site) if start <= t < end]
+        expected = window / site.interval_seconds
+        assert expected - 2 <= len(times) <= expected + 1, (slug, len(times))
+
+    # The exporters' own counters agree: the probes of a site are counted by one
+    # exporter only.
+    counted = stack.query("count by (site) (upwatch_probes_total > 0)")
+    assert {s["metric"]["site"]: s["value"][1] for s in counted} == {slug: "1" for slug in stack.sites}
+
+
+def test_removing_a_shard_raises_exporter_down_and_pages_nobody_per_site(stack: Stack) -> None:
+    gone = 2
+    gone_sites = [stack.sites[slug] for slug in SHARD_SITES[gone]]
+    was_down = gone_sites[0]  # down before its exporter goes away
+    other = stack.sites[SHARD_SITES[1][0]]  # a site of a shard that stays
+    exporter = stack.exporters[gone - 1]
+    instance = f"127.0.0.1:{stack.exporter_ports[gone - 1]}"
+
+    stack.down(was_down)
+    stack.smtp.wait_for(
+        lambda m: f"{was_down.slug}@example.com" in m.rcpt_tos and m.subject.startswith("[DOWN]"),
+        timeout=WAIT,
+    )
+
+    exporter.stop()
+    try:
+        # One alert about the exporter, after its `for: 1m` ...
+        def exporter_down() -> list[dict]:
+            return [
+                a
+                for a in stack.query('ALERTS{alertname="UpwatchExporterDown",alertstate="firing"}')
+                if a["metric"].get("instance") == instance
+            ]
+
+        wait_until(exporter_down, bool, 120, what="UpwatchExporterDown to fire", context=stack.log_tails)
+        wait_until(
+            lambda: stack.metric(
+                "admin", "upwatch_admin_alerts_total", alertname="UpwatchExporterDown", status="firing"
+            ),
+            lambda n: n >= 1,
+            WAIT,
+            what="the admin app to receive UpwatchExporterDown",
+        )
+        # ... and none per site: SiteDown only for the site that was already down,
+        # held (still firing in Alertmanager, no resolved message).
+        firing = stack.query('ALERTS{alertname="SiteDown",alertstate="firing"}')
+        assert {a["metric"]["site"] for a in firing} == {was_down.slug}
+        held = httpx.get(
+            f"{stack.alertmanager_url}/api/v2/alerts",
+            params={"filter": f'site="{was_down.slug}"'},  # muted ones too
+            timeout=10,
+        ).json()
+        assert [a["labels"]["alertname"] for a in held] == ["SiteDown"], held
+
+        # The other shards still page: a site of shard 1 going down now is told.
+        stack.down(other)
+        stack.smtp.wait_for(
+            lambda m: f"{other.slug}@example.com" in m.rcpt_tos and m.subject.startswith("[DOWN]"),
+            timeout=WAIT,
+        )
+        stack.up(other)
+        stack.smtp.wait_for(
+            lambda m: f"{other.slug}@example.com" in m.rcpt_tos and m.subject.startswith("[UP]"),
+            timeout=WAIT,
+        )
+    finally:
+        exporter.start()
+
+    # Back: the exporter confirms the outage again, which changes nothing for people.
+    wait_until(
+        lambda: stack.query(f'upwatch_site_up{{site="{was_down.slug}"}} == 0'),
+        bool,
+        WAIT,
+        what="the restarted shard to confirm the outage",
+        context=stack.log_tails,
+    )
+    stack.up(was_down)
+    stack.smtp.wait_for(
+        lambda m: f"{was_down.slug}@example.com" in m.rcpt_tos and m.subject.startswith("[UP]"),
+        timeout=WAIT,
+    )
+    time.sleep(4)  # room for duplicates
+    assert len(mails(stack, was_down.slug, "[DOWN]")) == 1
+    assert len(mails(stack, was_down.slug, "[UP]")) == 1
+    for site in gone_sites[1:]:
+        assert mails(stack, site.slug) == [], f"{site.slug} was paged while its shard was away"
+    assert len(mails(stack, other.slug, "[DOWN]")) == len(mails(stack, other.slug, "[UP]")) == 1
+    # The exporter's alert reached the admin app and no person: nobody else got mail.
+    everyone = {f"{slug}@example.com" for slug in stack.sites}
+    assert all(set(m.rcpt_tos) <= everyone for m in stack.smtp.messages())
+    incidents = stack.incidents(was_down)
+    assert len(incidents) == 1 and incidents[0]["ended_at"] is not None
