@@ -9,6 +9,10 @@ scrape targets and Alertmanager of deploy/prometheus/prometheus.yml, Grafana's d
 source, the webhook URL the admin app generates) names a service and the port it
 listens on.
 
+Every check runs twice: without a profile (the variables of deploy/env.example)
+and with the ``scale`` profile (deploy/scale.env added: three exporter shards, three
+peered Alertmanagers, VictoriaMetrics), each with the services that profile starts.
+
 Containers are imitated by "mirrors": a service's filesystem view built from its
 mounts, with bind mounts pointing at the repository and each named volume at one
 shared temporary directory. Through mirrors, ``promtool check config`` runs on the
@@ -37,7 +41,6 @@ from tests.servers import binary
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
-DEPLOY_PROMETHEUS = ROOT / "deploy/prometheus/prometheus.yml"
 LOOPBACK_PROMETHEUS = ROOT / "prometheus/prometheus.yml"
 GRAFANA_DATASOURCE = ROOT / "grafana/provisioning/datasources/prometheus.yml"
 GRAFANA_PROVIDER = ROOT / "grafana/provisioning/dashboards/upwatch.yml"
@@ -50,13 +53,38 @@ REQUIRED_SECRETS = (
 )
 TEST_ENV = {name: f"test{name.lower().replace('_', '')}" for name in REQUIRED_SECRETS}
 SERVICES = {"postgres", "admin", "exporter", "prometheus", "alertmanager", "grafana"}
+SCALE_SERVICES = SERVICES | {
+    "exporter-2",
+    "exporter-3",
+    "alertmanager-2",
+    "alertmanager-3",
+    "victoriametrics",
+}
 STORES = {  # service -> where it keeps its data
     "postgres": "/var/lib/postgresql/data",
     "admin": "/data",
     "prometheus": "/prometheus",
     "alertmanager": "/alertmanager",
+    "alertmanager-2": "/alertmanager",
+    "alertmanager-3": "/alertmanager",
+    "victoriametrics": "/storage",
     "grafana": "/var/lib/grafana",
 }
+SCALE_ENV_FILE = ROOT / "deploy/scale.env"
+
+
+def env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines, as compose reads .env (comments and blank lines skipped)."""
+    out = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
+PROFILES = {"default": TEST_ENV, "scale": {**TEST_ENV, **env_file(SCALE_ENV_FILE)}}
 
 
 # --------------------------------------------------------------------------- interpolation
@@ -106,9 +134,41 @@ def raw() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE.read_text())
 
 
+def active(doc: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """The file as compose runs it with ``env``: interpolated, and only the services
+    without a profile or with one of COMPOSE_PROFILES."""
+    on = {p for p in env.get("COMPOSE_PROFILES", "").split(",") if p}
+    doc = resolve(doc, env)
+    doc["services"] = {
+        name: svc
+        for name, svc in doc["services"].items()
+        if not svc.get("profiles") or set(svc["profiles"]) & on
+    }
+    return doc
+
+
+@pytest.fixture(scope="module", params=sorted(PROFILES))
+def profile(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def compose() -> dict[str, Any]:
-    return resolve(raw(), TEST_ENV)
+def compose(profile: str) -> dict[str, Any]:
+    return active(raw(), PROFILES[profile])
+
+
+def prometheus_file(compose: dict[str, Any]) -> Path:
+    """The Prometheus config file the prometheus service mounts, here."""
+    svc = compose["services"]["prometheus"]
+    mirror = Mirror(svc, Path("/nonexistent"))
+    path = mirror.host(flag(command(svc), "--config.file"))
+    assert path and path.is_file(), path
+    return path
+
+
+def members(compose: dict[str, Any], kind: str) -> list[str]:
+    """``exporter``, ``exporter-2``, ...: the running services of one kind."""
+    return sorted(n for n in compose["services"] if re.fullmatch(rf"{kind}(-\d+)?", n))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -180,7 +240,7 @@ def flag(args: list[str], name: str) -> str | None:
 def listen_port(name: str, service: dict[str, Any]) -> int:
     """The port a service listens on inside its container."""
     args = command(service)
-    for option in ("--bind", "--listen", "--web.listen-address"):
+    for option in ("--bind", "--listen", "--web.listen-address", "-httpListenAddr"):
         value = flag(args, option)
         if value:
             return int(value.rsplit(":", 1)[1])
@@ -203,8 +263,8 @@ def host_ports(text: str) -> list[tuple[str, int]]:
 # --------------------------------------------------------------------------- structure
 
 
-def test_every_part_is_a_service(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == SERVICES
+def test_every_part_is_a_service(compose: dict[str, Any], profile: str) -> None:
+    assert set(compose["services"]) == (SCALE_SERVICES if profile == "scale" else SERVICES)
 
 
 def test_every_service_has_a_health_check_and_a_restart_policy(compose: dict[str, Any]) -> None:
@@ -222,7 +282,9 @@ def test_health_checks_ask_the_port_the_service_listens_on(compose: dict[str, An
         assert f"127.0.0.1:{port}" in test or f"--port={port}" in test, (name, test)
 
 
-def test_bind_mounts_exist_and_named_volumes_are_declared(compose: dict[str, Any]) -> None:
+def test_bind_mounts_exist_and_named_volumes_are_declared(
+    compose: dict[str, Any], profile: str
+) -> None:
     declared = set(compose.get("volumes") or {})
     used = set()
     for name, svc in compose["services"].items():
@@ -234,11 +296,15 @@ def test_bind_mounts_exist_and_named_volumes_are_declared(compose: dict[str, Any
             else:
                 assert source in declared, f"{name}: volume {source} is not declared"
                 used.add(source)
-    assert used == declared, f"declared but unused: {declared - used}"
+    assert used <= declared
+    if profile == "scale":  # every service runs: every volume is used
+        assert used == declared, f"declared but unused: {declared - used}"
 
 
 def test_every_store_is_a_named_volume(compose: dict[str, Any]) -> None:
     for name, path in STORES.items():
+        if name not in compose["services"]:
+            continue
         kinds = {t: (k, ro) for k, _s, ro, t in mounts(compose["services"][name])}
         assert kinds.get(path) == ("volume", False), f"{name}: {path} is not a named volume"
 
@@ -256,17 +322,17 @@ def test_the_generated_files_are_shared_through_one_volume(compose: dict[str, An
 
     sites = admin_env["UPWATCH_SITES_FILE"]
     am = admin_env["UPWATCH_ALERTMANAGER_CONFIG"]
-    shared = {
-        volume_of("admin", sites, writable=True),
-        volume_of("admin", am, writable=True),
-        volume_of("exporter", environment(services["exporter"])["UPWATCH_SITES_FILE"], False),
-        volume_of("alertmanager", flag(command(services["alertmanager"]), "--config.file"), False),
-    }
+    exporters, alertmanagers = members(compose, "exporter"), members(compose, "alertmanager")
+    shared = {volume_of("admin", sites, writable=True), volume_of("admin", am, writable=True)}
+    for name in exporters:
+        shared.add(volume_of(name, environment(services[name])["UPWATCH_SITES_FILE"], False))
+        assert environment(services[name])["UPWATCH_SITES_FILE"] == sites
+    for name in alertmanagers:
+        shared.add(volume_of(name, flag(command(services[name]), "--config.file"), False))
+        assert flag(command(services[name]), "--config.file") == am
     assert len(shared) == 1, shared
-    assert environment(services["exporter"])["UPWATCH_SITES_FILE"] == sites
-    assert flag(command(services["alertmanager"]), "--config.file") == am
-    # the exporter and Alertmanager start only once the admin app has written them
-    for name in ("exporter", "alertmanager"):
+    # the exporters and Alertmanagers start only once the admin app has written them
+    for name in exporters + alertmanagers:
         dep = services[name]["depends_on"]["admin"]
         assert dep["condition"] == "service_healthy", name
 
@@ -302,9 +368,10 @@ def test_one_image_for_the_python_parts(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert services["admin"]["build"]["context"] == "."
     assert services["admin"]["build"]["dockerfile"] == "Dockerfile"
-    assert services["exporter"]["image"] == services["admin"]["image"]
     assert command(services["admin"])[0] == "admin"
-    assert command(services["exporter"])[0] == "exporter"
+    for name in members(compose, "exporter"):
+        assert services[name]["image"] == services["admin"]["image"], name
+        assert command(services[name])[0] == "exporter", name
 
 
 # --------------------------------------------------------------------------- addresses
@@ -322,7 +389,9 @@ def test_every_address_between_services_names_a_service_and_its_port(
         for arg in command(svc):
             refs += [(f"{name}: {arg}", h, p) for h, p in host_ports(arg)]
 
-    prom = yaml.safe_load(DEPLOY_PROMETHEUS.read_text())
+    prom = yaml.safe_load(prometheus_file(compose).read_text())
+    for rw in prom.get("remote_write") or []:
+        refs += [("prometheus.yml remote_write", h, p) for h, p in host_ports(rw["url"])]
     for job in prom["scrape_configs"]:
         for sc in job["static_configs"]:
             for target in sc["targets"]:
@@ -364,23 +433,76 @@ def test_every_address_between_services_names_a_service_and_its_port(
     assert ("exporter", ports["exporter"]) in targets
 
 
-def test_compose_prometheus_config_has_the_jobs_of_the_loopback_one() -> None:
-    """deploy/prometheus/prometheus.yml is prometheus/prometheus.yml with service
-    names: the same jobs (the dashboards filter on their names), the same rules,
-    and for every loopback target the service on the same port."""
-    deploy = yaml.safe_load(DEPLOY_PROMETHEUS.read_text())
+def test_compose_prometheus_config_has_the_jobs_of_the_loopback_one(
+    compose: dict[str, Any],
+) -> None:
+    """deploy/prometheus/prometheus.yml (and -scale.yml) is prometheus/prometheus.yml
+    with service names: the same jobs (the dashboards filter on their names), the
+    same rules, and for every loopback target the service(s) on the same port."""
+    path = prometheus_file(compose)
+    deploy = yaml.safe_load(path.read_text())
     loopback = yaml.safe_load(LOOPBACK_PROMETHEUS.read_text())
     assert deploy["rule_files"] == loopback["rule_files"]
     assert deploy["global"] == loopback["global"]
     by_name = {j["job_name"]: j for j in deploy["scrape_configs"]}
     for job in loopback["scrape_configs"]:
         mine = by_name.get(job["job_name"])
-        assert mine, f"job {job['job_name']} is missing from {DEPLOY_PROMETHEUS}"
+        assert mine, f"job {job['job_name']} is missing from {path}"
         for key in ("scrape_interval", "scrape_timeout", "metrics_path"):
             assert mine.get(key) == job.get(key), (job["job_name"], key)
         ports = [t.rsplit(":", 1)[1] for sc in job["static_configs"] for t in sc["targets"]]
         mine_ports = [t.rsplit(":", 1)[1] for sc in mine["static_configs"] for t in sc["targets"]]
-        assert mine_ports == ports, job["job_name"]
+        assert set(mine_ports) == set(ports), job["job_name"]
+
+
+def test_every_shard_and_every_alertmanager_is_known_to_the_others(
+    compose: dict[str, Any], profile: str
+) -> None:
+    """The exporters take --shard 1/N .. N/N (N = their number), Prometheus scrapes
+    each and alerts every Alertmanager, the admin app reloads each of them, and
+    the Alertmanagers of a cluster name each other as peers."""
+    services = compose["services"]
+    exporters, alertmanagers = members(compose, "exporter"), members(compose, "alertmanager")
+    assert len(exporters) == (3 if profile == "scale" else 1)
+    assert len(alertmanagers) == (3 if profile == "scale" else 1)
+    n = len(exporters)
+    shards = sorted(flag(command(services[name]), "--shard") for name in exporters)
+    assert shards == [f"{i}/{n}" for i in range(1, n + 1)]
+
+    def hosts(value: str) -> list[str]:
+        return sorted(h for h, _p in host_ports(value))
+
+    admin_env = environment(services["admin"])
+    assert hosts(admin_env["UPWATCH_EXPORTER_URL"]) == exporters
+    assert hosts(admin_env["UPWATCH_ALERTMANAGER_URL"]) == alertmanagers
+    prom = yaml.safe_load(prometheus_file(compose).read_text())
+    jobs = {j["job_name"]: j for j in prom["scrape_configs"]}
+
+    def targets(configs: list[dict[str, Any]]) -> list[str]:
+        return sorted(t.rsplit(":", 1)[0] for sc in configs for t in sc["targets"])
+
+    assert targets(jobs["upwatch-exporter"]["static_configs"]) == exporters
+    assert targets(jobs["alertmanager"]["static_configs"]) == alertmanagers
+    (am_config,) = prom["alerting"]["alertmanagers"]
+    assert targets(am_config["static_configs"]) == alertmanagers
+
+    listen = {
+        name: flag(command(services[name]), "--cluster.listen-address") for name in alertmanagers
+    }
+    if len(alertmanagers) == 1:
+        assert listen == {"alertmanager": ""}, "a single Alertmanager runs without a cluster"
+        return
+    for name in alertmanagers:
+        assert listen[name], f"{name}: no --cluster.listen-address"
+        port = listen[name].rsplit(":", 1)[1]
+        args = command(services[name])
+        peers = sorted(a.split("=", 1)[1] for a in args if a.startswith("--cluster.peer="))
+        assert peers == sorted(f"{o}:{port}" for o in alertmanagers if o != name), name
+    # long-term storage: the admin app reads it, Prometheus writes to it
+    assert hosts(admin_env["UPWATCH_LONG_TERM_URL"]) == ["victoriametrics"]
+    assert [hosts(rw["url"]) for rw in prom["remote_write"]] == [["victoriametrics"]]
+    for name in exporters:
+        assert hosts(environment(services[name])["UPWATCH_INFLUX_URL"]) == ["victoriametrics"]
 
 
 def test_promtool_accepts_the_prometheus_config_as_the_container_sees_it(
