@@ -24,10 +24,21 @@ DEFAULT_STATUS = ("200-299",)
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 RESERVED_LABELS = ("site", "name", "url", "type", "reason", "result", "le", "location")
+# labels.quorum: how many of the locations that probe a site (exporters started with
+# --location) must see it down before SiteDown pages: `any` one of them, a
+# `majority` (more than half of those with a verdict), or `all` of them. The default
+# is majority: with two locations it means both (one location's own network trouble
+# pages nobody), with three it means two (one location may fail, or be down itself,
+# and the site still pages); `any` trades false pages for speed, `all` lets one
+# location that cannot reach the site's network hold every page back. With a single
+# location the three are the same. Read by prometheus/rules/alerts.yml.
+QUORUMS = ("any", "majority", "all")
+DEFAULT_QUORUM = "majority"
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _SITE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_LOCATION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _STATUS_RANGE = re.compile(r"^([1-5])xx$|^(\d{3})(?:-(\d{3}))?$")
 
@@ -196,6 +207,17 @@ def parse_status(value: Any) -> tuple[int, int]:
     if hi < lo:
         raise ValueError(f"{value!r}: the range ends before it starts")
     return lo, hi
+
+
+def check_location(value: str) -> str:
+    """The exporter's ``--location``: a short slug, as it becomes a label value and
+    appears in dashboards and alerts (``eu``, ``us-east``, ``dc_2``)."""
+    if not _LOCATION.match(value):
+        raise ValueError(
+            f"location {value!r} must be a short slug: lowercase letters, digits, - and _, "
+            "starting with a letter or digit, at most 32"
+        )
+    return value
 
 
 def check_url(url: Any) -> str:
@@ -415,9 +437,15 @@ def _parse_site(raw: Any, index: int, defaults: dict[str, Any], ck: _Checker) ->
         raw.get("labels", {}),
         (),
     )
-    for lname, _ in labels:
+    for lname, lvalue in labels:
         if lname in RESERVED_LABELS:
             ck.error(f"{label}.labels.{lname}", "is a reserved label name")
+        elif lname == "quorum" and lvalue not in QUORUMS:
+            ck.error(
+                f"{label}.labels.quorum",
+                f"{lvalue!r} must be one of {', '.join(QUORUMS)} "
+                f"(how many locations must see the site down; default {DEFAULT_QUORUM})",
+            )
     expect = _parse_expect(raw.get("expect", {}), f"{label}.expect", ck)
     if url and url.startswith("tcp://"):
         for key in sorted(HTTP_ONLY_KEYS & set(raw)):

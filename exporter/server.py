@@ -50,6 +50,7 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "ok",
             "sites": len(exp.sites),
             "shard": f"{exp.shard[0]}/{exp.shard[1]}",
+            "location": exp.location,
             "config_file": str(exp.config_path),
             "last_reload_successful": ok,
             "last_reload_errors": exp.last_reload_errors,

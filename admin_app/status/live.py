@@ -30,14 +30,23 @@ from typing import Any
 
 import httpx
 
-UP_QUERY = "max by (site) (upwatch_site_up)"
+# A site probed from several locations (exporters with --location) has a series per
+# location: each query aggregates by site. The state follows the same quorum as the
+# SiteDown alert (site:upwatch_site_up:unless_maintenance, prometheus/rules/
+# recording.yml), falling back on "up if any location sees it up" for sites the
+# rule does not cover (in maintenance, or before its first evaluation); "since" is
+# when the outage began as the quorum sees it while the site is down per its
+# quorum. The response time is the mean over every location's probes.
+UP_QUERY = "site:upwatch_site_up:unless_maintenance or max by (site) (upwatch_site_up)"
 MAINTENANCE_QUERY = "max by (site) (upwatch_site_maintenance) == 1"
 LATENCY_QUERY = (
     "(sum by (site) (rate(upwatch_probe_duration_seconds_sum[1m]))"
     " / sum by (site) (rate(upwatch_probe_duration_seconds_count[1m]))) >= 0"
     " or max by (site) (site:upwatch_probe_duration_seconds:mean5m) >= 0"
 )
-SINCE_QUERY = "max by (site) (upwatch_site_state_change_timestamp_seconds)"
+SINCE_QUERY = (
+    "site:upwatch_site_down:quorum or max by (site) (upwatch_site_state_change_timestamp_seconds)"
+)
 REASON_QUERY = "upwatch_site_failure_reason == 1"
 
 

@@ -89,3 +89,17 @@ def test_recovery_time_falls_back_to_none() -> None:
     assert (
         recovery_time("http://prom", "shop", None, START, END, transport=_transport(empty)) is None
     )
+
+
+def test_pick_across_locations_takes_the_recovery_that_ended_the_quorum() -> None:
+    """SiteDown has no instance (one alert per site across locations): the query
+    reads every location of the site that is up at endsAt. One that never went down
+    (its change is before the outage) is left out; of those that came back during
+    the outage, the latest is the one that took the site below its quorum."""
+    never_down = row("1714640000.0", "eu:9115")  # up since before START
+    back_first = row("1714644200.0", "us:9115")  # 10:03:20, the quorum still held
+    back_last = row("1714644250.5", "ap:9115")  # 10:04:10.5, below the quorum
+    assert pick([never_down, back_last, back_first], START, END) == datetime(
+        2024, 5, 2, 10, 4, 10, 500000, tzinfo=UTC
+    )
+    assert "instance=" not in recovery_query("shop", None)

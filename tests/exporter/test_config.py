@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -119,6 +120,9 @@ def test_bad_status_ranges(bad):
         ({"id": "a", "url": "http://x", "headers": ["a"]}, "sites[0] (a).headers", "mapping"),
         ({"id": "a", "url": "http://x", "labels": {"bad-name": "x"}}, "sites[0] (a).labels", "label name"),
         ({"id": "a", "url": "http://x", "labels": {"site": "x"}}, "sites[0] (a).labels.site", "reserved"),
+        ({"id": "a", "url": "http://x", "labels": {"location": "eu"}}, "sites[0] (a).labels.location", "reserved"),
+        ({"id": "a", "url": "http://x", "labels": {"quorum": "most"}}, "sites[0] (a).labels.quorum", "'most' must be one of any, majority, all"),
+        ({"id": "a", "url": "http://x", "labels": {"quorum": "All"}}, "sites[0] (a).labels.quorum", "one of any, majority, all"),
         ({"id": "a", "url": "http://x", "expect": {"status": ["2xx", "abc"]}}, "sites[0] (a).expect.status", "abc"),
         ({"id": "a", "url": "http://x", "expect": {"body": "x"}}, "sites[0] (a).expect.body", "unknown key"),
         ({"id": "a", "url": "http://x", "expect": {"body_regex": "("}}, "sites[0] (a).expect.body_regex", "regular expression"),
@@ -241,3 +245,26 @@ def test_exporter_refuses_to_start_on_an_invalid_file(tmp_path):
     path.write_text("sites: [{id: a, url: 'ftp://x'}]\n")
     proc = run_cli("--config", str(path), "--listen", "127.0.0.1:0")
     assert proc.returncode == 1 and "sites[0] (a).url" in proc.stderr
+
+
+@pytest.mark.parametrize("quorum", ["any", "majority", "all"])
+def test_the_quorum_label_takes_any_majority_or_all(quorum):
+    site_list = parse_site_list(
+        {"sites": [{"id": "a", "url": "http://x", "labels": {"quorum": quorum}}]}
+    )
+    assert dict(site_list.sites[0].labels) == {"quorum": quorum}
+
+
+def test_cli_location_must_be_a_short_slug(tmp_path):
+    proc = run_cli("--config", "x.yml", "--location", "EU West")
+    assert proc.returncode == 2
+    assert "location 'EU West' must be a short slug" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "exporter", "--config", "x.yml"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "UPWATCH_LOCATION": "x" * 33},
+    )
+    assert proc.returncode == 2 and "UPWATCH_LOCATION" in proc.stderr

@@ -94,3 +94,38 @@ async def test_metrics_cover_the_contract_and_pass_promtool(tmp_path):
         [promtool, "check", "metrics"], input=text, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+async def test_location_labels_every_site_series_and_passes_promtool(tmp_path):
+    """--location eu: every per-site series carries location="eu" (the rules count
+    locations with it), upwatch_exporter_info names the shard and the location, and
+    the output still passes promtool. Without it, no location label at all."""
+    path = tmp_path / "sites.yml"
+    write(path, [
+        {"id": "down", "url": f"tcp://127.0.0.1:{closed_port()}", "labels": {"quorum": "all"}},
+    ])  # fmt: skip
+    async with running_exporter(path, location="eu", shard=(1, 1)) as (exp, client):
+        await wait_for(lambda: exp.states["down"].up is not None, what="a verdict")
+        text = (await client.get("/metrics")).text
+        health = (await client.get("/healthz")).json()
+    assert health["location"] == "eu"
+    site_lines = [
+        line for line in text.splitlines()
+        if line.startswith("upwatch_") and not line.startswith("upwatch_exporter_")
+    ]  # fmt: skip
+    assert site_lines and all('site="down",location="eu"' in line for line in site_lines)
+    assert sample(text, "upwatch_site_up", site="down", location="eu") == 0
+    assert 'upwatch_site_info{site="down",location="eu",name="down",' in text
+    assert 'quorum="all"' in text
+    assert sample(text, "upwatch_exporter_info", location="eu", shard="1/1") == 1
+    proc = subprocess.run(
+        [shutil.which("promtool"), "check", "metrics"], input=text, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    async with running_exporter(path) as (exp, client):
+        await wait_for(lambda: exp.states["down"].up is not None, what="a verdict")
+        text = (await client.get("/metrics")).text
+    assert "location=" not in text
+    assert 'upwatch_site_up{site="down"} 0' in text
+    assert sample(text, "upwatch_exporter_info", shard="1/1") == 1
