@@ -9,8 +9,10 @@ that overrides anything read here.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,49 @@ def _env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) 
     return value
 
 
+# Prometheus' duration syntax: units in descending order, e.g. 15d, 1y, 2w3d, 36h.
+_DURATION_RE = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_DURATION_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1)
+DEFAULT_PROMETHEUS_RETENTION = "15d"  # Prometheus' own default
+
+
+def parse_duration(text: str) -> timedelta:
+    """A Prometheus duration (``15d``, ``1y``, ``2w3d``, ``36h``) as a timedelta;
+    ``ValueError`` naming the accepted form when it is not one or is zero."""
+    raw = text.strip() if isinstance(text, str) else ""
+    match = _DURATION_RE.match(raw)
+    if not raw or not match:
+        raise ValueError(
+            f"{text!r} is not a duration: use e.g. 15d, 30d, 1y or 2w3d (units y w d h m s)"
+        )
+    total = sum(int(g) * unit for g, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if g)
+    if total <= 0:
+        raise ValueError(f"{text!r} is not a duration longer than zero")
+    return timedelta(seconds=total)
+
+
+def _env_duration(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        parse_duration(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}: {exc}") from None
+    return raw.strip()
+
+
+def _env_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not re.match(r"^https?://[^/\s]+", raw):
+        raise ConfigurationError(
+            f"{name}={raw!r} is not an http(s) URL (e.g. http://127.0.0.1:8428)"
+        )
+    return raw.rstrip("/")
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
@@ -87,6 +132,12 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         or str(data_dir / "alertmanager.yml"),
         "EXPORTER_URL": env.get("UPWATCH_EXPORTER_URL") or "http://127.0.0.1:9115",
         "PROMETHEUS_URL": env.get("UPWATCH_PROMETHEUS_URL") or "http://127.0.0.1:9090",
+        # A long-term store with Prometheus' query API (VictoriaMetrics, fed by
+        # remote_write): history ranges older than PROMETHEUS_RETENTION are read there.
+        "LONG_TERM_URL": _env_url(env, "UPWATCH_LONG_TERM_URL"),
+        "PROMETHEUS_RETENTION": _env_duration(
+            env, "UPWATCH_PROMETHEUS_RETENTION", DEFAULT_PROMETHEUS_RETENTION
+        ),
         "ALERTMANAGER_URL": env.get("UPWATCH_ALERTMANAGER_URL") or "http://127.0.0.1:9093",
         "WEBHOOK_TOKEN": env.get("UPWATCH_WEBHOOK_TOKEN") or None,
         "SMS_PROVIDER": env.get("UPWATCH_SMS_PROVIDER") or None,

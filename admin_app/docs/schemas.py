@@ -316,6 +316,16 @@ SCHEMAS: dict[str, Schema] = {
                             q: nullable({"type": "number"}) for q in ("p50", "p95", "p99")
                         },
                     },
+                    "response_time_source": {
+                        "description": "the store that answered response_time_seconds: "
+                        "`prometheus` for ranges inside its retention "
+                        "(UPWATCH_PROMETHEUS_RETENTION), `long_term` (UPWATCH_LONG_TERM_URL, "
+                        "VictoriaMetrics) for older ranges; null when neither could",
+                        "anyOf": [
+                            {"type": "string", "enum": ["prometheus", "long_term"]},
+                            {"type": "null"},
+                        ],
+                    },
                     "warnings": {"type": "array", "items": {"type": "string"}},
                 },
             },

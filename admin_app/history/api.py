@@ -19,7 +19,6 @@ from admin_app.history.params import (
     time_range,
     timestamp_param,
 )
-from admin_app.history.prom import latency_quantiles
 from admin_app.history.serialize import (
     decode_cursor,
     encode_cursor,
@@ -29,6 +28,7 @@ from admin_app.history.serialize import (
     site_brief,
     summary_json,
 )
+from admin_app.history.sources import Stores, latency_for_range
 from admin_app.history.store import find_site, incident_page_query, outage_records
 from admin_app.rbac import requires
 from admin_app.roles import Feature
@@ -90,9 +90,15 @@ def api_site_uptime(slug: str) -> Response:
     out of the denominator), ``monitored_seconds``, ``mttr_seconds`` (mean in-range
     length of the outages, ``null`` without any), ``longest_outage_seconds``, and
     ``response_time_seconds``: ``{"p50", "p95", "p99"}`` of the probe duration from
-    Prometheus (``UPWATCH_PROMETHEUS_URL``). When Prometheus cannot be reached or
-    has no data those are ``null`` and ``warnings`` says why; the rest is answered
-    all the same. 400 names a bad parameter; 404 for an unknown site.
+    Prometheus (``UPWATCH_PROMETHEUS_URL``), or from the long-term store
+    (``UPWATCH_LONG_TERM_URL``, VictoriaMetrics) when the range starts before
+    Prometheus' retention (``UPWATCH_PROMETHEUS_RETENTION``, default 15d);
+    ``response_time_source`` says which answered (``prometheus``, ``long_term``, or
+    ``null`` when neither could). A long-term store that cannot be reached falls back
+    to Prometheus; without one, an older range is read from Prometheus and
+    ``warnings`` says older data may be missing. When no store can be reached or
+    has no data the quantiles are ``null`` and ``warnings`` says why; the rest is
+    answered all the same. 400 names a bad parameter; 404 for an unknown site.
     """
     session = get_session()
     site = find_site(session, slug)
@@ -102,12 +108,8 @@ def api_site_uptime(slug: str) -> Response:
     records = outage_records(session, site.slug, start, end) if start < end else []
     analysis = analyse(records, start, end, current, site.monitored_since)
     assert analysis.summary is not None
-    latency = latency_quantiles(
-        current_app.config.get("PROMETHEUS_URL") or "http://127.0.0.1:9090",
-        site.slug,
-        start,
-        end,
-        timeout=float(current_app.config.get("PROMETHEUS_TIMEOUT", 2.0)),
+    latency = latency_for_range(
+        Stores.from_config(current_app.config), site.slug, start, end, current
     )
     return jsonify(
         {
@@ -116,6 +118,7 @@ def api_site_uptime(slug: str) -> Response:
             "window": requested.window,
             **summary_json(analysis.summary),
             "response_time_seconds": latency.quantiles,
+            "response_time_source": latency.source,
             "warnings": latency.warnings,
         }
     )

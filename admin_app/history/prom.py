@@ -29,6 +29,10 @@ class Latency:
         default_factory=lambda: {name: None for name, _ in QUANTILES}
     )
     warnings: list[str] = field(default_factory=list)
+    # The store could not answer (unreachable, an error, or not a PromQL answer).
+    failed: bool = False
+    # Which store answered (``prometheus`` or ``long_term``; admin_app.history.sources).
+    source: str | None = None
 
 
 def promql_string(value: str) -> str:
@@ -69,8 +73,10 @@ def latency_quantiles(
     end: datetime,
     timeout: float = 2.0,
     transport: httpx.BaseTransport | None = None,
+    store: str = "Prometheus",
 ) -> Latency:
-    """p50/p95/p99 of ``site``'s probe duration over ``[start, end)``, in seconds."""
+    """p50/p95/p99 of ``site``'s probe duration over ``[start, end)``, in seconds.
+    ``store`` names the server at ``base_url`` in warnings (any PromQL API)."""
     out = Latency()
     range_seconds = math.ceil((end - start).total_seconds())
     if range_seconds <= 0:
@@ -87,16 +93,18 @@ def latency_quantiles(
         body = response.json()
     except (httpx.HTTPError, ValueError) as exc:
         out.warnings.append(
-            f"response time unavailable: Prometheus at {base_url} could not be queried "
+            f"response time unavailable: {store} at {base_url} could not be queried "
             f"({type(exc).__name__})"
         )
+        out.failed = True
         return out
     if response.status_code != 200 or not isinstance(body, dict) or body.get("status") != "success":
         error = body.get("error") if isinstance(body, dict) else None
         out.warnings.append(
-            f"response time unavailable: Prometheus answered {response.status_code}"
+            f"response time unavailable: {store} answered {response.status_code}"
             + (f" ({error})" if error else "")
         )
+        out.failed = True
         return out
     try:
         for row in body["data"]["result"]:
@@ -104,8 +112,9 @@ def latency_quantiles(
             if name in out.quantiles:
                 out.quantiles[name] = _float(row["value"][1])
     except (KeyError, TypeError, IndexError):
-        out.warnings.append("response time unavailable: unexpected answer from Prometheus")
+        out.warnings.append(f"response time unavailable: unexpected answer from {store}")
+        out.failed = True
         return out
     if all(v is None for v in out.quantiles.values()):
-        out.warnings.append("response time: Prometheus has no probe durations in this range")
+        out.warnings.append(f"response time: {store} has no probe durations in this range")
     return out

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from admin_app.db import get_session
 from admin_app.history.params import now
-from admin_app.history.prom import latency_quantiles
+from admin_app.history.sources import Stores, latency_for_range
 from admin_app.history.store import find_site, incident_page_query, outage_records
 from admin_app.models import Incident, Site
 from admin_app.rbac import requires
@@ -130,12 +130,8 @@ def site(slug: str) -> tuple[str, int]:
     ).all()
     latency = None
     if start < end:
-        latency = latency_quantiles(
-            current_app.config.get("PROMETHEUS_URL") or "http://127.0.0.1:9090",
-            ref.slug,
-            start,
-            end,
-            timeout=float(current_app.config.get("PROMETHEUS_TIMEOUT", 2.0)),
+        latency = latency_for_range(
+            Stores.from_config(current_app.config), ref.slug, start, end, current
         )
     page = render_template(
         "history_page/site.html",
