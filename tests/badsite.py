@@ -31,7 +31,9 @@ Paths:
 ``/big?bytes=N``
     200 with a body of exactly N bytes (``x`` repeated), with Content-Length.
 ``/switch/<name>``
-    200 ``all OK here`` or 503, as set by ``set_switch(name, up=...)`` (default up).
+    200 ``all OK here`` or 503, as set by ``set_switch(name, up=...)`` (default up);
+    ``set_switch(name, up=..., location="eu")`` sets it for the probes whose
+    User-Agent says ``location=eu`` (exporters started with ``--location eu``).
 ``/echo``
     200, a JSON body with the method, path, headers and request body received.
 
@@ -48,6 +50,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import struct
@@ -253,7 +256,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/big":
             self._big(_int(q.get("bytes"), 0))
         elif path.startswith("/switch/"):
-            if site.switch(path.removeprefix("/switch/")):
+            found = re.search(r"location=([\w-]+)", rec.headers.get("user-agent", ""))
+            if site.switch(path.removeprefix("/switch/"), found[1] if found else None):
                 self._send(200, OK_BODY)
             else:
                 self._send(503, b"switched off\n")
@@ -376,7 +380,7 @@ class BadSite:
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _requests: list[RecordedRequest] = field(default_factory=list, init=False, repr=False)
-    _switches: dict[str, bool] = field(default_factory=dict, init=False, repr=False)
+    _switches: dict[tuple[str, str | None], bool] = field(default_factory=dict, init=False, repr=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     # ---------------------------------------------------------------- lifecycle
@@ -437,14 +441,18 @@ class BadSite:
 
     # ---------------------------------------------------------------- switches
 
-    def set_switch(self, name: str, *, up: bool) -> None:
-        """``/switch/<name>`` answers 200 when up and 503 when down."""
+    def set_switch(self, name: str, *, up: bool, location: str | None = None) -> None:
+        """``/switch/<name>`` answers 200 when up and 503 when down; with
+        ``location``, only to probes from that location (their User-Agent says
+        ``location=<name>``), which then no longer follow the switch for all."""
         with self._lock:
-            self._switches[name] = up
+            self._switches[(name, location)] = up
 
-    def switch(self, name: str) -> bool:
+    def switch(self, name: str, location: str | None = None) -> bool:
         with self._lock:
-            return self._switches.get(name, True)
+            if location is not None and (name, location) in self._switches:
+                return self._switches[(name, location)]
+            return self._switches.get((name, None), True)
 
     # ---------------------------------------------------------------- request log
 

@@ -16,6 +16,13 @@ from cryptography import x509
 MAX_REDIRECTS = 10
 USER_AGENT = "Upwatch/0.1 (+uptime probe)"
 
+
+def user_agent(location: str | None = None) -> str:
+    """What probes send as User-Agent (a site's own ``headers`` can override it).
+    With ``--location``, the location is in it, so a site's operator can tell
+    where a probe came from in the access log."""
+    return USER_AGENT if not location else f"Upwatch/0.1 (+uptime probe; location={location})"
+
 _CONNECT_ERRNOS = {
     errno.ECONNREFUSED,
     errno.ECONNRESET,
@@ -77,8 +84,9 @@ class ProbeContext:
     would; and it keeps no cookies, so one probe never changes what the next sends.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, location: str | None = None) -> None:
         self.ssl_contexts = {True: _ssl_context(True), False: _ssl_context(False)}
+        self.user_agent = user_agent(location)
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -90,7 +98,7 @@ class ProbeContext:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),
-                headers={"User-Agent": USER_AGENT},
+                headers={"User-Agent": self.user_agent},
                 raise_for_status=False,
             )
         return self._session

@@ -745,13 +745,14 @@ class Stack:
 
     # ----------------------------------------------------------------- the switch
 
-    def down(self, site: Site) -> float:
-        """Make the site's target answer 503; returns the time it did (unix)."""
-        self.target.set_switch(site.switch, up=False)
+    def down(self, site: Site, location: str | None = None) -> float:
+        """Make the site's target answer 503 (only to the probes from ``location``
+        when given); returns the time it did (unix)."""
+        self.target.set_switch(site.switch, up=False, location=location)
         return time.time()
 
-    def up(self, site: Site) -> float:
-        self.target.set_switch(site.switch, up=True)
+    def up(self, site: Site, location: str | None = None) -> float:
+        self.target.set_switch(site.switch, up=True, location=location)
         return time.time()
 
     def probes(self, site: Site) -> list[float]:
