@@ -1,6 +1,6 @@
 """``upwatch-exporter``: probe the sites of a site list and export the results.
 
-upwatch-exporter --config sites.yml --listen 127.0.0.1:9115 [--shard I/N]
+upwatch-exporter --config sites.yml --listen 127.0.0.1:9115 [--shard I/N] [--location NAME]
 upwatch-exporter --check-config sites.yml
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import resource
 import signal
 import sys
@@ -17,6 +18,7 @@ from exporter import config, logs
 from exporter.config import ConfigError
 from exporter.logs import log
 from exporter.shard import parse_shard, shard_of
+from exporter.sinks import influx as influx_sink
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -31,6 +33,13 @@ def _shard(text: str) -> tuple[int, int]:
         return parse_shard(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _location(text: str) -> str:
+    try:
+        return config.check_location(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (--location or UPWATCH_LOCATION)") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="probe only shard I of N (1..N) of the sites, by a hash of their id",
     )  # fmt: skip
     p.add_argument(
+        "--location", type=_location, default=os.environ.get("UPWATCH_LOCATION") or None,
+        metavar="NAME",
+        help="where this exporter probes from (e.g. eu): a location label on every "
+        "per-site series, for the quorum of SiteDown (default: $UPWATCH_LOCATION, else none)",
+    )  # fmt: skip
+    p.add_argument(
         "--max-concurrency", type=int, default=1000, metavar="N",
         help="most probes in flight at once (default 1000)",
     )  # fmt: skip
@@ -59,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how often to look for changes to the site list file (default 1)",
     )  # fmt: skip
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    influx_sink.add_options(p)
     return p
 
 
@@ -95,6 +111,7 @@ async def serve(args: argparse.Namespace) -> int:
         shard=args.shard,
         max_concurrency=args.max_concurrency,
         watch_interval=args.watch_interval,
+        location=args.location,
     )
     try:
         exporter.load_initial()
@@ -112,6 +129,11 @@ async def serve(args: argparse.Namespace) -> int:
         print(f"upwatch-exporter: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         await runner.cleanup()
         return 1
+    sink = None
+    if args.influx is not None:  # --influx-url: raw probe results to an InfluxDB v2 API
+        sink = influx_sink.InfluxSink(args.influx, exporter.metrics.registry)
+        sink.start()
+        exporter.sink = sink
     await exporter.start()
     log(
         "started",
@@ -119,6 +141,7 @@ async def serve(args: argparse.Namespace) -> int:
         config=args.config,
         sites=len(exporter.sites),
         shard=f"{args.shard[0]}/{args.shard[1]}",
+        location=args.location or "-",
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -136,6 +159,8 @@ async def serve(args: argparse.Namespace) -> int:
     await stop.wait()
     log("stopping")
     await exporter.stop()
+    if sink is not None:  # send what is queued, for a bounded time
+        await asyncio.to_thread(sink.close, influx_sink.CLOSE_TIMEOUT)
     await runner.cleanup()
     return 0
 
@@ -149,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().error("--config FILE is required (or --check-config FILE)")
     if args.max_concurrency < 1:
         build_parser().error("--max-concurrency must be at least 1")
+    try:
+        args.influx = influx_sink.settings_from_args(args, os.environ)
+    except ValueError as exc:
+        build_parser().error(str(exc))
     _raise_nofile_limit()
     try:
         return asyncio.run(serve(args))

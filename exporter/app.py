@@ -22,6 +22,7 @@ from exporter.metrics import ExporterMetrics, SiteRenderer
 from exporter.probes import ProbeContext, ProbeResult, run_probe
 from exporter.scheduler import ProbeScheduler
 from exporter.shard import shard_of
+from exporter.sinks import ResultSink
 from exporter.state import DOWN, UP, SiteState
 
 
@@ -32,12 +33,15 @@ class Exporter:
         shard: tuple[int, int] = (1, 1),
         max_concurrency: int = 1000,
         watch_interval: float = 1.0,
+        location: str | None = None,
     ) -> None:
         self.config_path = Path(config_path)
         self.shard = shard
+        self.location = location  # --location: a label on every per-site series
         self.watch_interval = watch_interval
         self.max_concurrency = max_concurrency
         self.metrics = ExporterMetrics()
+        self.metrics.set_identity(shard, location)
         self.site_list = SiteList()
         self.sites: dict[str, Site] = {}  # this shard's sites
         self.states: dict[str, SiteState] = {}
@@ -49,6 +53,7 @@ class Exporter:
         self._reload_lock = asyncio.Lock()
         self.ctx: ProbeContext | None = None
         self.scheduler: ProbeScheduler | None = None
+        self.sink: ResultSink | None = None  # optional raw-result sink (--influx-url)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -59,7 +64,7 @@ class Exporter:
         self._install(site_list, digest)
 
     async def start(self) -> None:
-        self.ctx = ProbeContext()
+        self.ctx = ProbeContext(self.location)
         self.scheduler = ProbeScheduler(
             self._probe_job,
             max_concurrency=self.max_concurrency,
@@ -103,7 +108,7 @@ class Exporter:
             self.states.setdefault(site_id, SiteState())
         self.site_list = site_list
         self.sites = mine
-        self.renderer = SiteRenderer(mine.values())
+        self.renderer = SiteRenderer(mine.values(), self.location)
         self._loaded_digest = digest
         self.last_reload_errors = []
         self.metrics.reload_ok.set(1)
@@ -194,6 +199,8 @@ class Exporter:
         if site is None or state is None:
             return None  # removed while the probe ran
         transition = state.observe(result, site.confirmations)
+        if self.sink is not None:
+            self.sink.submit(site_id, site.kind, result, state.up)  # never blocks
         if transition == DOWN:
             log(
                 "site_down",
@@ -213,7 +220,7 @@ class Exporter:
         site = self.site_list.by_id().get(site_id)
         if site is None:
             return None
-        ctx = self.ctx or ProbeContext()
+        ctx = self.ctx or ProbeContext(self.location)
         try:
             return await run_probe(site, ctx)
         finally:

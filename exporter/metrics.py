@@ -181,14 +181,23 @@ _RENDERERS = (
 
 
 class SiteRenderer:
-    """Renders the per-site families. Build one per site list (on each reload)."""
+    """Renders the per-site families. Build one per site list (on each reload).
 
-    def __init__(self, sites: Iterable[Site]) -> None:
+    ``location`` (``--location``): when set, every per-site series carries
+    ``location="<name>"`` right after ``site``, so that Prometheus keeps the series
+    of one site probed from several locations apart and the rules can count the
+    locations that see it down. When unset, no location label at all (not an empty
+    one): a single-location exporter's output is what it always was."""
+
+    def __init__(self, sites: Iterable[Site], location: str | None = None) -> None:
         self.sites = tuple(sites)
-        self.labels = {s.id: f'site="{escape(s.id)}"' for s in self.sites}
+        where = f',location="{escape(location)}"' if location else ""
+        self.labels = {s.id: f'site="{escape(s.id)}"{where}' for s in self.sites}
         self.info = {}
         for s in self.sites:
-            pairs = [("site", s.id), ("name", s.display_name), ("url", s.url), ("type", s.kind)]
+            pairs = [("site", s.id)]
+            pairs += [("location", location)] if location else []
+            pairs += [("name", s.display_name), ("url", s.url), ("type", s.kind)]
             pairs += list(s.labels)
             body = ",".join(f'{k}="{escape(v)}"' for k, v in pairs)
             self.info[s.id] = f"upwatch_site_info{{{body}}} 1\n"
@@ -250,6 +259,20 @@ class ExporterMetrics:
             registry=r,
         )
         ProcessCollector(registry=r)
+
+    def set_identity(self, shard: tuple[int, int], location: str | None) -> None:
+        """``upwatch_exporter_info{shard="1/2",location="eu"} 1``: which shard of
+        which location this exporter is (no ``location`` label without
+        ``--location``), so that dashboards can list the locations and the shards."""
+        labels = {"shard": f"{shard[0]}/{shard[1]}"}
+        if location:
+            labels["location"] = location
+        Gauge(
+            "upwatch_exporter_info",
+            "Which shard of which location this exporter is (always 1).",
+            list(labels),
+            registry=self.registry,
+        ).labels(**labels).set(1)
 
     def render(self) -> str:
         return generate_latest(self.registry).decode()
