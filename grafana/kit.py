@@ -412,6 +412,26 @@ def site_variable(*, multi: bool = False, label: str = "Site") -> db.QueryVariab
     return var
 
 
+def location_variable() -> db.QueryVariable:
+    """``$location``: the locations the exporters probe from (their ``--location``,
+    on ``upwatch_exporter_info``), several at once, All by default. All is ``.*``,
+    which also matches series without a location label: exporters run without
+    ``--location`` have none, the variable then has no value but All, and the panels
+    that filter on it show everything."""
+    return (
+        db.QueryVariable("location")
+        .label("Location")
+        .datasource(datasource())
+        .query("label_values(upwatch_exporter_info, location)")
+        .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(dm.VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .all_value(".*")
+        .current(dm.VariableOption(selected=True, text=["All"], value=["$__all"]))
+    )
+
+
 def slo_variable() -> db.CustomVariable:
     """``$slo``: the uptime objective, in percent."""
     values = ["99", "99.5", "99.9", "99.95", "99.99"]

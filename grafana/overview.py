@@ -26,8 +26,9 @@ def build() -> dict[str, Any]:
     d = d.with_panel(
         kit.stat_panel(
             "Sites",
-            q("sum(upwatch_exporter_sites)", instant=True),
-            description="Sites the exporters probe (all shards).",
+            q("count(max by (site) (upwatch_site_info))", instant=True),
+            description="Sites the exporters probe (each counted once, whatever the number "
+            "of shards and locations).",
             steps=[(None, "blue")],
         )
     )
@@ -35,6 +36,7 @@ def build() -> dict[str, Any]:
         kit.stat_panel(
             "Up",
             q(pq.count_or_zero(pq.up_not_maintenance()), instant=True),
+            description="Sites up by their quorum of locations, not counting maintenance.",
             steps=[(None, "green")],
         )
     )
@@ -42,7 +44,8 @@ def build() -> dict[str, Any]:
         kit.stat_panel(
             "Down",
             q(pq.count_or_zero(pq.down_not_maintenance()), instant=True),
-            description="Sites down after their confirmations, not counting maintenance.",
+            description="Sites down after their confirmations, as seen by a quorum of the "
+            "locations that probe them (what pages), not counting maintenance.",
             steps=[(None, "green"), (1, "red")],
             color_mode="background",
         )
@@ -80,8 +83,9 @@ def build() -> dict[str, Any]:
             q(pq.named(pq.status_by_site()), "{{name}}", instant=True),
             w=24,
             h=8,
-            description="UP, DOWN (after the site's confirmations), MAINTENANCE (probed, "
-            "pages nobody) or PENDING (no result yet). Click a tile for the site's detail.",
+            description="UP, DOWN (after the site's confirmations, seen by a quorum of its "
+            "locations: what pages), MAINTENANCE (probed, pages nobody) or PENDING (no "
+            "result yet). Click a tile for the site's detail, and each location's view.",
             mappings=pq.STATUS_MAPPINGS,
             steps=[(None, "text")],
             color_mode="background",
@@ -92,17 +96,11 @@ def build() -> dict[str, Any]:
     d = d.with_panel(
         kit.table_panel(
             "Sites down now",
-            table_q(
-                pq.named(
-                    f"(({pq.seconds_in_state()})\n  and on (site) ({pq.down_not_maintenance()}))\n"
-                    "  * on (site) group_left (reason)\n"
-                    "  max by (site, reason) (upwatch_site_failure_reason == 1)",
-                    "name, url",
-                )
-            ),
+            table_q(pq.named(pq.down_reasons(), "name, url")),
             h=7,
-            description="Sites down now (not in maintenance), longest outage first, with "
-            "the reason their last probe failed.",
+            description="Sites down now by their quorum of locations (not in maintenance), "
+            "longest outage first, with the reason the last probe of the locations that see "
+            "it down failed (a row per reason when they differ).",
             transformations=[
                 kit.organize(
                     {"Value": "Down for", "reason": "Last failure", "name": "Name", "url": "URL"},

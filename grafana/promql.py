@@ -3,7 +3,14 @@ dashboard asks a question the same way.
 
 ``sel`` is a label selector body without braces (``site="$site"``, ``site=~"$site"``
 or empty). Per-site results are aggregated ``by (site)`` first, so that several
-exporters (shards) or a second scrape job never double a site.
+exporters (shards, locations) or a second scrape job never double a site.
+
+Whether a site is up or down is the quorum's verdict (prometheus/rules/alerts.yml and
+recording.yml): ``site:upwatch_site_down:quorum`` (the sites that page, value: down
+since) and ``site:upwatch_site_up:unless_maintenance`` (1/0, what uptime counts), the
+same with one location as with several. Each location's own view is in the
+``per_location`` queries, whose series carry ``location`` (the exporter's
+``instance`` where exporters run without ``--location``).
 """
 
 from __future__ import annotations
@@ -41,18 +48,27 @@ def named(expr: str, labels: str = "name") -> str:
 # --------------------------------------------------------------------------- state
 
 
+DOWN_QUORUM = "site:upwatch_site_down:quorum"
+UP_QUORUM = "site:upwatch_site_up:unless_maintenance"
+
+
 def status_by_site(sel: str = "") -> str:
-    """2 maintenance, 1 up, 0 down, -1 no result yet."""
+    """2 maintenance, 0 down (a quorum of its locations sees it down: what pages),
+    1 up, -1 no result yet."""
     maint = by_site("upwatch_site_maintenance", sel)
-    up = by_site("upwatch_site_up", sel)
-    return f"(2 * {maint} == 2)\n  or on (site) {up}\n  or on (site) ({maint} - 1)"
+    return (
+        f"(2 * {maint} == 2)\n"
+        f"  or on (site) (0 * {s(DOWN_QUORUM, sel)})\n"
+        f"  or on (site) {s(UP_QUORUM, sel)}\n"
+        f"  or on (site) ({maint} - 1)"
+    )
 
 
 def down_not_maintenance(sel: str = "") -> str:
-    """Sites down now (value 0), not counting those in maintenance."""
+    """Sites down now per their quorum, not counting those in maintenance; the value
+    is when the outage began (as the SiteDown alert has it)."""
     return (
-        f"{by_site('upwatch_site_up', sel)} == 0\n"
-        f"  unless on (site) {by_site('upwatch_site_maintenance', sel)} == 1"
+        f"{s(DOWN_QUORUM, sel)}\n  unless on (site) {by_site('upwatch_site_maintenance', sel)} == 1"
     )
 
 
@@ -61,15 +77,37 @@ def count_or_zero(expr: str) -> str:
 
 
 def up_not_maintenance(sel: str = "") -> str:
-    return (
-        f"{by_site('upwatch_site_up', sel)} == 1\n"
-        f"  unless on (site) {by_site('upwatch_site_maintenance', sel)} == 1"
-    )
+    """Sites up now per their quorum (maintenance left out by the rule)."""
+    return f"{s(UP_QUORUM, sel)} == 1\n  unless on (site) {s(DOWN_QUORUM, sel)}"
+
+
+def down_for_seconds(sel: str = "") -> str:
+    """Seconds since the outage began, for the sites down per their quorum."""
+    return f"time() - {s(DOWN_QUORUM, sel)}"
 
 
 def seconds_in_state(sel: str = "") -> str:
-    """Seconds since the site's last up/down change."""
-    return f"time() - {by_site('upwatch_site_state_change_timestamp_seconds', sel)}"
+    """Seconds since the site's last up/down change: for a site down per its quorum,
+    since the quorum was reached; else since the latest change any location saw."""
+    return (
+        f"({down_for_seconds(sel)})\n"
+        f"  or on (site) (time() - {by_site('upwatch_site_state_change_timestamp_seconds', sel)})"
+    )
+
+
+def down_reasons(sel: str = "") -> str:
+    """Sites down now (not in maintenance), one series per failure reason that the
+    locations seeing it down report (label ``reason``; ``unknown`` while none of them
+    is reporting), the value how long it has been down, in seconds."""
+    down = f"({down_for_seconds(sel)})\n  unless on (site) {by_site('upwatch_site_maintenance', sel)} == 1"
+    reasons = (
+        f"max by (site, reason) (\n    {s('upwatch_site_failure_reason', sel)} == 1\n"
+        f"    and on (site, instance) {s('site_instance:upwatch_site_down_since:held', sel)}\n  )"
+    )
+    return (
+        f"(0 * {reasons}\n  + on (site) group_left () ({down}))\n"
+        f'or on (site) label_replace({down}, "reason", "unknown", "", "")'
+    )
 
 
 def last_failure_reason(sel: str = "") -> str:
@@ -119,11 +157,13 @@ def downtime_seconds(uptime_expr: str, window_seconds: str) -> str:
 
 
 def incidents(window: str, sel: str = "") -> str:
-    """Outages that began in the window: up->down changes. Of the k changes of
-    ``upwatch_site_up`` in the window, floor((k + 1 - up_now) / 2) are downs (the
-    changes alternate, and the last one is a down exactly when the site is down)."""
-    changes = f"sum by (site) (changes({s('upwatch_site_up', sel)}[{window}]))"
-    up_now = f"max by (site) (last_over_time({s('upwatch_site_up', sel)}[{window}]))"
+    """Outages that began in the window: up->down changes of the site's state by
+    its quorum (``STATE``: what uptime counts, one series per site however many
+    locations probe it; time in maintenance has no sample, so it is no change). Of
+    the k changes in the window, floor((k + 1 - up_now) / 2) are downs (the changes
+    alternate, and the last one is a down exactly when the site is down)."""
+    changes = f"max by (site) (changes({s(STATE, sel)}[{window}]))"
+    up_now = f"max by (site) (last_over_time({s(STATE, sel)}[{window}]))"
     return f"floor(({changes} + 1 - {up_now}) / 2)"
 
 
@@ -172,3 +212,49 @@ def failures_by_reason(window: str, sel: str = "") -> str:
 
 def probes_by_result(window: str, sel: str = "") -> str:
     return f"sum by (result) (rate({s('upwatch_probes_total', sel)}[{window}]))"
+
+
+# --------------------------------------------------------------------------- locations
+#
+# Exporters started with --location NAME put ``location="NAME"`` on every per-site
+# series; without it there is no location label at all. ``located`` gives every
+# series a ``location``: its own, else its exporter's ``instance``, so that a
+# ``{{location}}`` legend names each vantage point either way.
+
+
+def located(expr: str) -> str:
+    """``expr`` (series with ``instance``) with ``location`` set to ``instance`` where
+    it has none: label_join makes "eu|host:9115" or "|host:9115", and the regex keeps
+    the first non-empty part."""
+    joined = f'label_join({expr}, "location", "|", "location", "instance")'
+    return f'label_replace({joined}, "location", "$1", "location", "\\\\|?([^|]+).*")'
+
+
+def location_state(sel: str = "") -> str:
+    """Per location (and exporter): 2 maintenance, 1 up, 0 down, after
+    confirmations, as that location sees the site; the live verdicts only."""
+    by = "max by (site, location, instance)"
+    maint = f"{by} ({s('upwatch_site_maintenance', sel)})"
+    up = f"{by} ({s('upwatch_site_up', sel)})"
+    return located(f"(2 * {maint} == 2)\n  or on (site, location, instance) {up}")
+
+
+def location_verdict_held(sel: str = "") -> str:
+    """Per location (and exporter): 1 up, 0 down, the verdict the SiteDown quorum
+    counts (held for up to an hour while its exporter is not reporting)."""
+    return located(
+        f"max by (site, location, instance) ({s('site_instance:upwatch_site_up:held', sel)})"
+    )
+
+
+def location_latency_quantile(q: float, window: str, sel: str = "") -> str:
+    """A probe duration quantile per location (and exporter), from the raw histogram."""
+    return located(latency_quantile(q, window, sel, by="site, location, instance"))
+
+
+def locations_down(sel: str = "") -> str:
+    """How many locations see the site down (0 when none does)."""
+    return (
+        f"{s('site:upwatch_site_locations_down:count', sel)}\n"
+        f"  or on (site) (0 * {s('site:upwatch_site_locations:count', sel)})"
+    )

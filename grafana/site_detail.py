@@ -1,4 +1,9 @@
-"""Site detail: one site (``$site``) in depth, with its uptime against ``$slo``."""
+"""Site detail: one site (``$site``) in depth, with its uptime against ``$slo``.
+
+Up/down, uptime and incidents are the site's quorum verdict (what pages), whatever
+``$location`` says; the probe details (status codes, latency, failures, TLS) and the
+per-location panels cover the locations picked in ``$location`` (All by default;
+exporters without ``--location`` have no location and always show)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from grafana.kit import q, table_q
 
 UID = "upwatch-site"
 SEL = 'site="$site"'
+LSEL = 'site="$site",location=~"$location"'
 DAY = 86400
 UPTIME = pq.uptime("$__range", SEL)
 DOWNTIME = pq.downtime_seconds(UPTIME, "$__range_s")
@@ -27,6 +33,7 @@ def build() -> dict[str, Any]:
             "30s",
         )
         .with_variable(kit.site_variable())
+        .with_variable(kit.location_variable())
         .with_variable(kit.slo_variable())
     )
 
@@ -35,6 +42,8 @@ def build() -> dict[str, Any]:
         kit.stat_panel(
             "Status",
             q(pq.status_by_site(SEL), instant=True),
+            description="DOWN when a quorum of the locations that probe the site sees it "
+            "down (what pages), else UP; MAINTENANCE; PENDING before the first result.",
             mappings=pq.STATUS_MAPPINGS,
             steps=[(None, "text")],
             color_mode="background",
@@ -45,14 +54,15 @@ def build() -> dict[str, Any]:
             "In this state for",
             q(pq.seconds_in_state(SEL), instant=True),
             unit="s",
-            description="Since the last up/down change (for an outage: its first failed probe).",
+            description="Down: since the quorum of locations saw it down (as the alert's "
+            "down since). Up: since the latest up/down change of any location.",
             steps=[(None, "blue")],
         )
     )
     d = d.with_panel(
         kit.stat_panel(
             "Last status code",
-            q(pq.by_site("upwatch_probe_http_status_code", SEL), instant=True),
+            q(pq.by_site("upwatch_probe_http_status_code", LSEL), instant=True),
             description="HTTP status of the last probe; 0 when no response arrived.",
             mappings={0: ("no response", "red")},
             steps=[(None, "red"), (200, "green"), (300, "blue"), (400, "orange"), (500, "red")],
@@ -62,7 +72,7 @@ def build() -> dict[str, Any]:
     d = d.with_panel(
         kit.stat_panel(
             "Last failure",
-            q(pq.last_failure_reason(SEL), "{{reason}}", instant=True),
+            q(pq.last_failure_reason(LSEL), "{{reason}}", instant=True),
             description="Why the last probe failed, or none when it succeeded.",
             text_mode="name",
             steps=[(None, "red")],
@@ -72,7 +82,7 @@ def build() -> dict[str, Any]:
     d = d.with_panel(
         kit.stat_panel(
             "TLS certificate expires in",
-            q(pq.tls_seconds_left(SEL), instant=True),
+            q(pq.tls_seconds_left(LSEL), instant=True),
             unit="s",
             steps=[(None, "red"), (7 * DAY, "orange"), (21 * DAY, "green")],
             no_value="not HTTPS",
@@ -82,12 +92,98 @@ def build() -> dict[str, Any]:
         kit.stat_panel(
             "TLS certificate expiry date",
             q(
-                f"{pq.by_site('upwatch_probe_tls_cert_expiry_timestamp_seconds', SEL, 'min')} * 1000",
+                f"{pq.by_site('upwatch_probe_tls_cert_expiry_timestamp_seconds', LSEL, 'min')} * 1000",
                 instant=True,
             ),
             unit="dateTimeAsIso",
             steps=[(None, "text")],
             no_value="not HTTPS",
+        )
+    )
+
+    d = d.with_row(kit.row("Locations: $location"))
+    d = d.with_panel(
+        kit.stat_panel(
+            "Locations seeing it down",
+            q(pq.locations_down(SEL), "see it down", instant=True),
+            q(pq.s("site:upwatch_site_locations:count", SEL), "probe it", instant=True),
+            q(pq.s("site:upwatch_site_locations_down:quorum", SEL), "must, to page", instant=True),
+            w=6,
+            h=6,
+            description="How many of the locations that probe the site see it down now, "
+            "how many probe it (held verdicts included), and how many must see it down for "
+            "SiteDown to page (the site's quorum: any, majority or all). Without --location "
+            "the exporters are one location.",
+            steps=[(None, "blue")],
+            text_mode="value_and_name",
+        )
+    )
+    d = d.with_panel(
+        kit.table_panel(
+            "Locations now",
+            table_q(pq.location_verdict_held(LSEL)),
+            table_q(
+                pq.located(
+                    "time() - max by (site, location, instance) "
+                    f"(last_over_time({pq.s('upwatch_site_state_change_timestamp_seconds', LSEL)}[1h]))"
+                )
+            ),
+            w=18,
+            h=6,
+            description="Each location's own verdict, the one the quorum counts: kept for "
+            "an hour while its exporter is not reporting. Location is the exporter's "
+            "address when the exporters run without --location.",
+            transformations=[
+                kit.transformation("merge"),
+                kit.organize(
+                    {
+                        "location": "Location",
+                        "instance": "Exporter",
+                        "Value #A": "Verdict",
+                        "Value #B": "In this state for",
+                    },
+                    exclude=["Time", "site", "job", "__name__"],
+                    order=["location", "instance", "Value #A", "Value #B"],
+                ),
+            ],
+            overrides=[
+                (
+                    "Verdict",
+                    [
+                        kit.prop(
+                            "mappings", kit.value_map({1: ("UP", "green"), 0: ("DOWN", "red")})
+                        ),
+                        kit.prop("custom.cellOptions", {"type": "color-background"}),
+                    ],
+                ),
+                ("In this state for", [kit.prop("unit", "s")]),
+            ],
+            sort=("Location", False),
+        )
+    )
+    d = d.with_panel(
+        kit.state_timeline_panel(
+            "State per location",
+            q(pq.location_state(LSEL), "{{location}}"),
+            w=12,
+            h=6,
+            description="UP/DOWN after confirmations as each location sees the site (or "
+            "MAINTENANCE). The site is down (and pages) only when its quorum of locations "
+            "sees it down.",
+            mappings=pq.STATUS_MAPPINGS,
+            steps=[(None, "text")],
+        )
+    )
+    d = d.with_panel(
+        kit.timeseries_panel(
+            "Probe duration p95 per location",
+            q(pq.location_latency_quantile(0.95, "$__rate_interval", LSEL), "{{location}}"),
+            w=12,
+            h=6,
+            unit="s",
+            description="95th percentile probe duration from each location: DNS, TCP, TLS "
+            "and the response, so the distance to the site shows here.",
+            legend_calcs=["mean", "max", "lastNotNull"],
         )
     )
 
@@ -151,10 +247,11 @@ def build() -> dict[str, Any]:
         kit.state_timeline_panel(
             "State",
             q(pq.status_by_site(SEL), "state"),
-            q(pq.by_site("upwatch_probe_success", SEL), "last probe"),
+            q(pq.by_site("upwatch_probe_success", LSEL), "last probe"),
             h=5,
-            description="state: UP/DOWN after confirmations (or MAINTENANCE); last probe: "
-            "the raw result of each probe.",
+            description="state: UP/DOWN by the quorum of locations, after confirmations (or "
+            "MAINTENANCE); last probe: the raw result of each probe (ok when any of the "
+            "selected locations' last probe succeeded).",
             mappings=pq.STATUS_MAPPINGS,
             steps=[(None, "text")],
             overrides=[
@@ -174,20 +271,21 @@ def build() -> dict[str, Any]:
             "Uptime and error budget",
             q(pq.uptime_ratio("1h", SEL), "uptime (1 h window)"),
             q(
-                pq.by_site("site:upwatch_probe_success:ratio_rate5m", SEL),
+                pq.by_site("site:upwatch_probe_success:ratio_rate5m", LSEL, "min"),
                 "probes that succeeded (5 min, before confirmations)",
             ),
             q("vector($slo / 100)", "SLO"),
             unit="percentunit",
             max_=1,
-            description="Uptime over a sliding hour (confirmed outages only), the raw "
-            "share of successful probes (a single failed probe shows here), and the SLO.",
+            description="Uptime over a sliding hour (confirmed outages by the quorum of "
+            "locations), the raw share of successful probes (of the selected location that "
+            "fares worst: a single failed probe shows here), and the SLO.",
         )
     )
     d = d.with_panel(
         kit.timeseries_panel(
             "Probe results",
-            q(pq.probes_by_result("$__rate_interval", SEL), "{{result}}"),
+            q(pq.probes_by_result("$__rate_interval", LSEL), "{{result}}"),
             unit="reqps",
             bars=True,
             stack=True,
@@ -198,18 +296,18 @@ def build() -> dict[str, Any]:
     d = d.with_panel(
         kit.heatmap_panel(
             "Probe duration heatmap",
-            q(pq.latency_heatmap("$__rate_interval", SEL), "{{le}}", fmt="heatmap"),
-            description="Probes per duration bucket (5 ms .. 10 s).",
+            q(pq.latency_heatmap("$__rate_interval", LSEL), "{{le}}", fmt="heatmap"),
+            description="Probes per duration bucket (5 ms .. 10 s), of the selected locations.",
         )
     )
     d = d.with_panel(
         kit.timeseries_panel(
             "Probe duration p50 / p95 / p99",
-            q(pq.latency_quantile(0.5, "$__rate_interval", SEL), "p50"),
-            q(pq.latency_quantile(0.95, "$__rate_interval", SEL), "p95"),
-            q(pq.latency_quantile(0.99, "$__rate_interval", SEL), "p99"),
+            q(pq.latency_quantile(0.5, "$__rate_interval", LSEL), "p50"),
+            q(pq.latency_quantile(0.95, "$__rate_interval", LSEL), "p95"),
+            q(pq.latency_quantile(0.99, "$__rate_interval", LSEL), "p99"),
             q(
-                pq.by_site("site:upwatch_probe_duration_seconds:slow_threshold", SEL),
+                pq.by_site("site:upwatch_probe_duration_seconds:slow_threshold", LSEL),
                 "SiteSlow threshold (p95)",
             ),
             unit="s",
@@ -221,7 +319,7 @@ def build() -> dict[str, Any]:
     d = d.with_panel(
         kit.state_timeline_panel(
             "HTTP status codes",
-            q(pq.by_site("upwatch_probe_http_status_code", SEL), "status"),
+            q(pq.by_site("upwatch_probe_http_status_code", LSEL), "status"),
             w=12,
             h=8,
             description="Status of each probe; 0 when no response arrived (timeout, refused, "
@@ -233,7 +331,7 @@ def build() -> dict[str, Any]:
     d = d.with_panel(
         kit.timeseries_panel(
             "Failures by reason",
-            q(pq.failures_by_reason("$__rate_interval", SEL), "{{reason}}"),
+            q(pq.failures_by_reason("$__rate_interval", LSEL), "{{reason}}"),
             w=6,
             bars=True,
             stack=True,
@@ -242,7 +340,7 @@ def build() -> dict[str, Any]:
     d = d.with_panel(
         kit.pie_panel(
             "Failure reasons over the range",
-            q(pq.failures_by_reason("$__range", SEL), "{{reason}}", instant=True),
+            q(pq.failures_by_reason("$__range", LSEL), "{{reason}}", instant=True),
             w=6,
         )
     )

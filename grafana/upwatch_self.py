@@ -11,6 +11,8 @@ UID = "upwatch-self"
 EXPORTER = 'job="upwatch-exporter"'
 ADMIN = 'job="upwatch-admin"'
 RI = "$__rate_interval"
+# Every exporter that reported in the last hour, with its --location and --shard (1).
+INFO = "max by (instance, location, shard) (last_over_time(upwatch_exporter_info[1h]))"
 
 OK_FAILED = {1: ("OK", "green"), 0: ("FAILED", "red")}
 
@@ -19,8 +21,9 @@ def build() -> dict[str, Any]:
     d = kit.dashboard(
         UID,
         "Upwatch / Upwatch itself",
-        "The monitoring stack's own health: exporters (schedule lag, probes per second, "
-        "site-list reloads), alerts, and notifications sent and failed.",
+        "The monitoring stack's own health: exporters (their locations and shards, "
+        "schedule lag, probes per second, site-list reloads), alerts, and notifications "
+        "sent and failed.",
         "now-3h",
         "30s",
     )
@@ -88,6 +91,48 @@ def build() -> dict[str, Any]:
         )
     )
 
+    d = d.with_panel(
+        kit.table_panel(
+            "Exporters",
+            kit.table_q(
+                f"{INFO}\n  * on (instance) group_left () max by (instance) (up{{{EXPORTER}}})"
+            ),
+            kit.table_q(
+                f"max by (instance) (upwatch_exporter_sites)\n"
+                f"  * on (instance) group_left (location, shard) {INFO}"
+            ),
+            h=6,
+            description="Every exporter that reported in the last hour: where it probes "
+            "from (--location; empty without it), which shard of the site list it has "
+            "(--shard), whether Prometheus scrapes it now, and how many sites it probes.",
+            transformations=[
+                kit.transformation("merge"),
+                kit.organize(
+                    {
+                        "instance": "Exporter",
+                        "location": "Location",
+                        "shard": "Shard",
+                        "Value #A": "Scraped",
+                        "Value #B": "Sites",
+                    },
+                    exclude=["Time"],
+                    order=["location", "shard", "instance", "Value #A", "Value #B"],
+                ),
+            ],
+            overrides=[
+                (
+                    "Scraped",
+                    [
+                        kit.prop(
+                            "mappings", kit.value_map({1: ("UP", "green"), 0: ("DOWN", "red")})
+                        ),
+                        kit.prop("custom.cellOptions", {"type": "color-background"}),
+                    ],
+                ),
+            ],
+            sort=("Location", False),
+        )
+    )
     d = d.with_panel(
         kit.timeseries_panel(
             "Probes per second",

@@ -332,6 +332,7 @@ DOWN = {
     "url": "https://shop.example.com/health?a=1&b=2",
     "reason": "timeout",
     "down_since": "2024-05-01 09:59:50 UTC",
+    "locations": "eu, us",
     "summary": f"{NAME} is down",
 }
 
@@ -346,6 +347,7 @@ def test_down_email_subject_text_and_html(tmp_path: Path) -> None:
     assert "URL:        https://shop.example.com/health?a=1&b=2" in text
     assert "Reason:     timeout" in text
     assert "Down since: 2024-05-01 09:59:50 UTC" in text
+    assert "Seen down from: eu, us" in text
     assert "Down for" not in text
     assert "Admin app:  http://admin.internal:8000/sites/shop" in text
     assert "Grafana:    http://grafana.internal:3000/d/upwatch-site?var-site=shop" in text
@@ -354,6 +356,7 @@ def test_down_email_subject_text_and_html(tmp_path: Path) -> None:
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
     assert 'href="http://admin.internal:8000/sites/shop"' in html
     assert "shop.example.com/health?a=1&amp;b=2" in html
+    assert '<tr><th align="left">Seen down from</th><td>eu, us</td></tr>' in html
 
 
 def test_up_email_says_how_long_the_site_was_down(tmp_path: Path) -> None:
@@ -365,6 +368,7 @@ def test_up_email_says_how_long_the_site_was_down(tmp_path: Path) -> None:
     assert f"{NAME} is back up" in text
     assert "Back up at: 2024-05-01 10:05:04 UTC" in text
     assert "Down for:   5m4s" in text
+    assert "Seen down from: eu, us" in text  # where the outage was seen
     html = render(email["html"], payload, tmp_path, "html")
     assert "5m4s" in html and "Back up at" in html
 
@@ -376,6 +380,17 @@ def test_missing_annotations_fall_back_to_the_labels_and_start_time(tmp_path: Pa
     text = render(email["text"], payload, tmp_path)
     assert "Down since: 2024-05-01 10:00:00 UTC" in text
     assert "URL:" not in text and "Reason:" not in text
+    assert "Seen down from" not in text
+
+
+def test_no_locations_line_when_the_exporters_have_no_location(tmp_path: Path) -> None:
+    """Without --location the rule's locations annotation is empty: no line for it."""
+    email = email_of(build(SITES))
+    payload = data("firing", **{**DOWN, "locations": ""})
+    text = render(email["text"], payload, tmp_path)
+    html = render(email["html"], payload, tmp_path, "html")
+    assert "Seen down from" not in text and "Seen down from" not in html
+    assert "Down since: 2024-05-01 09:59:50 UTC" in text
 
 
 def test_a_line_break_in_an_annotation_cannot_split_the_subject(tmp_path: Path) -> None:

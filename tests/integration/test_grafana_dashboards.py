@@ -1,15 +1,19 @@
 """Every query of every shipped Grafana dashboard, run against a real Prometheus that
-scrapes a real exporter (and a real Alertmanager) with the shipped rules loaded.
+scrapes real exporters (and a real Alertmanager) with the shipped rules loaded.
 
 Also running: the admin app (gunicorn, SQLite), whose ``/metrics`` Prometheus
 scrapes, and an Alertmanager that sends every alert to the admin app's hook (the
 always-firing Watchdog makes a webhook call at once).
 
-The exporter probes four sites at 1 s: ``up`` (HTTP 200), ``down`` (connection
-refused), ``maint`` (up, in maintenance) and ``flap`` (HTTPS with a self-signed
-certificate, switched down and up twice while the test watches). ``$site`` is
-``flap``, the one site that has every kind of data: TLS expiry, status codes,
-failures by reason, incidents and recoveries.
+Two exporters, started with ``--location eu`` and ``--location us``, probe the same
+four sites at 1 s: ``up`` (HTTP 200), ``down`` (connection refused), ``maint`` (up,
+in maintenance) and ``flap`` (HTTPS with a self-signed certificate, switched down and
+up twice while the test watches: seen by both locations, so by the default quorum,
+majority). ``$site`` is ``flap``, the one site that has every kind of data: TLS
+expiry, status codes, failures by reason, incidents and recoveries; ``$location`` is
+All. A third exporter, without ``--location``, probes one more site, ``solo``: a
+single-location deployment, whose series have no location label, which the
+per-location panels must show too.
 
 Prometheus is configured from ``deploy/prometheus/prometheus.yml`` (the one the
 compose file ships), its targets pointed at the loopback servers, so the job names
@@ -56,7 +60,12 @@ SUBSTITUTIONS = {
     "$__range": "10m",
     "$site": SITE,
     "$slo": "99.9",
+    "$location": ".*",  # All
 }
+LOCATIONS = ("eu", "us")
+SOLO = "solo"  # probed by an exporter without --location
+# The site-detail panels that show each location (legend {{location}}).
+PER_LOCATION = ("Locations now", "State per location", "Probe duration p95 per location")
 
 # Queries that cannot return series in this run; each is still run and must not
 # fail. Keyed by (dashboard uid, panel title, refId). None so far: the admin app
@@ -82,18 +91,24 @@ def substitute(expr: str) -> str:
     # Longest names first: $__range_s before $__range.
     for name in sorted(SUBSTITUTIONS, key=len, reverse=True):
         expr = expr.replace(name, SUBSTITUTIONS[name])
-    leftover = re.findall(r"\$\w+", expr)
+    # $1 and the like are label_replace() group references, not variables
+    leftover = re.findall(r"\$[A-Za-z_]\w*", expr)
     assert not leftover, f"unsubstituted variables {leftover} in {expr}"
     return expr
 
 
-def all_targets() -> list[tuple[tuple[str, str, str], str]]:
+def all_targets(**values: str) -> list[tuple[tuple[str, str, str], str]]:
+    """Every query, its variables substituted (``values`` override SUBSTITUTIONS,
+    e.g. ``site="solo"``)."""
     out = []
     for dash in dashboards():
         for panel in panels(dash):
             for target in panel.get("targets") or []:
                 key = (dash["uid"], panel["title"], target["refId"])
-                out.append((key, substitute(target["expr"])))
+                expr = target["expr"]
+                for name, value in values.items():
+                    expr = expr.replace(f"${name}", value)
+                out.append((key, substitute(expr)))
     return out
 
 
@@ -112,9 +127,9 @@ def fast_rules(out_dir: Path) -> Path:
     return out_dir
 
 
-def prometheus_config(local: dict[str, str], rules_dir: Path) -> dict:
-    """deploy/prometheus/prometheus.yml with loopback targets, 1 s scrapes and rule
-    evaluation, and the shipped rules."""
+def prometheus_config(local: dict[str, str | list[str]], rules_dir: Path) -> dict:
+    """deploy/prometheus/prometheus.yml with loopback targets (a list: several in place
+    of one), 1 s scrapes and rule evaluation, and the shipped rules."""
     config = yaml.safe_load(DEPLOY_PROMETHEUS.read_text())
     not_run = {"grafana:3000"}  # Grafana is not part of this test
     config["global"] = {
@@ -133,12 +148,16 @@ def prometheus_config(local: dict[str, str], rules_dir: Path) -> dict:
         targets = [t for sc in job["static_configs"] for t in sc["targets"]]
         unknown = set(targets) - set(local) - not_run
         assert not unknown, f"test does not know how to run {unknown}"
-        kept = [local[t] for t in targets if t in local]
+        kept = [a for t in targets if t in local for a in _as_list(local[t])]
         if kept:
             job["static_configs"] = [{"targets": kept}]
             jobs.append(job)
     config["scrape_configs"] = jobs
     return config
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
 
 
 def alertmanager_config(admin_url: str) -> dict:
@@ -232,16 +251,27 @@ def prom(
         stderr=subprocess.STDOUT,
         text=True,
     )
+    solo = {
+        "defaults": sites["defaults"],
+        "sites": [{"id": SOLO, "name": "One location", "url": _badsite_http.url("/ok")}],
+    }
     with ExitStack() as stack:
         stack.callback(init_db.kill)
-        exp_url = stack.enter_context(exporter(tmp, sites))
+        exp_urls = []
+        for location in LOCATIONS:
+            (tmp / location).mkdir()
+            exp_urls.append(
+                stack.enter_context(exporter(tmp / location, sites, "--location", location))
+            )
+        (tmp / SOLO).mkdir()
+        exp_urls.append(stack.enter_context(exporter(tmp / SOLO, solo)))
         out, _ = init_db.communicate(timeout=120)
         assert init_db.returncode == 0, out
-        admin_settings["UPWATCH_EXPORTER_URL"] = exp_url
+        admin_settings["UPWATCH_EXPORTER_URL"] = exp_urls[0]
         admin_url = stack.enter_context(admin_app(tmp / "admin", admin_port, admin_settings))
         (am_dir / "alertmanager.yml").write_text(yaml.safe_dump(alertmanager_config(admin_url)))
         local = {
-            "exporter:9115": exp_url.removeprefix("http://"),
+            "exporter:9115": [u.removeprefix("http://") for u in exp_urls],
             "admin:8000": admin_url.removeprefix("http://"),
             "alertmanager:9093": f"127.0.0.1:{am_port}",
             "localhost:9090": f"127.0.0.1:{prom_port}",
@@ -267,17 +297,24 @@ def prom(
         stack.enter_context(process(prom_args, tmp / "prometheus.log", f"{prom_url}/-/ready"))
         rules = httpx.get(f"{prom_url}/api/v1/rules", timeout=5).json()["data"]["groups"]
         assert rules, f"no rule groups loaded from {RULES}"
-        wait_query(prom_url, 'up{job="upwatch-exporter"} == 1')
+        wait_query(prom_url, 'up{job="upwatch-exporter"} == 1', lambda r: len(r) == len(exp_urls))
         wait_query(prom_url, 'up{job="upwatch-admin"} == 1')
         # Watchdog fires at once and Alertmanager hands it to the admin app's hook.
         wait_query(prom_url, 'upwatch_admin_webhooks_total{result="ok"} > 0')
-        wait_query(prom_url, f'upwatch_site_up{{site="{SITE}"}} == 1')
-        # Two outages of the flapping site, each seen by Prometheus.
+        # The site's state by the quorum (both locations), as the rules record it.
+        up = f'site:upwatch_site_up:unless_maintenance{{site="{SITE}"}}'
+        both = lambda r: len(r) == len(LOCATIONS)  # noqa: E731
+        wait_query(prom_url, f"{up} == 1")
+        wait_query(prom_url, f'upwatch_site_up{{site="{SITE}"}} == 1', both)
+        # Two outages of the flapping site, each seen by both locations and recorded.
         for _ in range(2):
             _badsite_https.set_switch("flap", up=False)
-            wait_query(prom_url, f'upwatch_site_up{{site="{SITE}"}} == 0')
+            wait_query(prom_url, f'upwatch_site_up{{site="{SITE}"}} == 0', both)
+            wait_query(prom_url, f"{up} == 0")
             _badsite_https.set_switch("flap", up=True)
-            wait_query(prom_url, f'upwatch_site_up{{site="{SITE}"}} == 1')
+            wait_query(prom_url, f'upwatch_site_up{{site="{SITE}"}} == 1', both)
+            wait_query(prom_url, f"{up} == 1")
+        wait_query(prom_url, f'site:upwatch_site_up:unless_maintenance{{site="{SOLO}"}}')
         yield prom_url
 
 
@@ -340,7 +377,11 @@ def test_every_variable_query_returns_values(prom: str) -> None:
                     f"{prom}/api/v1/label/{label}/values", params={"match[]": metric}, timeout=5
                 )
                 values = r.json()["data"]
-                assert {"up", "down", "maint", SITE} <= set(values), (dash["uid"], var["name"])
+                want = {
+                    "site": {"up", "down", "maint", SITE, SOLO},
+                    "location": set(LOCATIONS),  # the exporter without --location has none
+                }[var["name"]]
+                assert want == set(values), (dash["uid"], var["name"], values)
             else:
                 assert var["type"] == "custom", var
                 assert [o["value"] for o in var["options"]], (dash["uid"], var["name"])
@@ -354,7 +395,7 @@ def test_the_panels_show_what_happened(prom: str) -> None:
     by_key = dict(all_targets())
     _, tiles = run(prom, by_key[("upwatch-overview", "Status per site", "A")])
     status = {r["metric"]["site"]: float(r["value"][1]) for r in tiles}
-    assert status == {"up": 1, "down": 0, "maint": 2, SITE: 1}
+    assert status == {"up": 1, "down": 0, "maint": 2, SITE: 1, SOLO: 1}
     assert {r["metric"]["name"] for r in tiles} >= {"Always up", "Never up"}
 
     _, down = run(prom, by_key[("upwatch-overview", "Sites down now", "A")])
@@ -366,3 +407,38 @@ def test_the_panels_show_what_happened(prom: str) -> None:
     _, tls = run(prom, by_key[("upwatch-site", "TLS certificate expires in", "A")])
     (left,) = [float(r["value"][1]) for r in tls]
     assert 29 * 86400 < left <= 30 * 86400
+
+
+def test_per_location_panels_show_each_location(prom: str) -> None:
+    """The site-detail panels per location have a series for each location (the
+    legend {{location}}), and picking one location in $location keeps only it."""
+    for values, want in (({}, set(LOCATIONS)), ({"location": "us"}, {"us"})):
+        by_key = dict(all_targets(**values))
+        for title in PER_LOCATION:
+            _, result = run(prom, by_key[("upwatch-site", title, "A")])
+            assert {r["metric"].get("location") for r in result} == want, (title, values)
+    _, down = run(prom, by_key[("upwatch-site", "Locations seeing it down", "A")])
+    _, probing = run(prom, by_key[("upwatch-site", "Locations seeing it down", "B")])
+    _, quorum = run(prom, by_key[("upwatch-site", "Locations seeing it down", "C")])
+    assert [float(r["value"][1]) for r in down + probing + quorum] == [0, 2, 2]
+
+    _, exporters = run(prom, by_key[("upwatch-self", "Exporters", "A")])
+    located = sorted(r["metric"].get("location", "") for r in exporters)
+    assert located == ["", *LOCATIONS]
+    assert all(r["metric"]["shard"] == "1/1" for r in exporters), exporters
+
+
+def test_a_site_without_locations_still_has_every_per_location_panel(prom: str) -> None:
+    """``solo`` is probed by an exporter without --location (no location label): the
+    per-location panels show it under the exporter's address, the status and the
+    location count work as with locations."""
+    by_key = dict(all_targets(site=SOLO))
+    _, solo_exporter = run(prom, f'upwatch_site_up{{site="{SOLO}"}}')
+    (instance,) = {r["metric"]["instance"] for r in solo_exporter}
+    for title in PER_LOCATION:
+        _, result = run(prom, by_key[("upwatch-site", title, "A")])
+        assert [r["metric"].get("location") for r in result] == [instance], title
+    _, status = run(prom, by_key[("upwatch-site", "Status", "A")])
+    assert [float(r["value"][1]) for r in status] == [1]
+    _, probing = run(prom, by_key[("upwatch-site", "Locations seeing it down", "B")])
+    assert [float(r["value"][1]) for r in probing] == [1]

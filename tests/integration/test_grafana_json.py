@@ -104,7 +104,8 @@ def test_every_variable_used_is_defined(path: Path) -> None:
     defined = {v["name"] for v in dash.get("templating", {}).get("list", [])}
     texts = [t["expr"] for p in panels(dash) for t in p.get("targets") or []]
     texts += [p["title"] for p in panels(dash)]
-    used = {m for text in texts for m in re.findall(r"\$\{?(\w+)", text)}
+    # ($1 and the like in a query are label_replace() group references)
+    used = {m for text in texts for m in re.findall(r"\$\{?([A-Za-z_]\w*)", text)}
     assert used <= defined | BUILTIN_VARIABLES, used - defined - BUILTIN_VARIABLES
     # and every defined variable is used somewhere
     assert defined <= used, defined - used
@@ -135,6 +136,12 @@ def test_variables() -> None:
     site = load(GRAFANA / "dashboards/site-detail.json")
     variables = {v["name"]: v for v in site["templating"]["list"]}
     assert variables["site"]["query"] == "label_values(upwatch_site_info, site)"
+    # $location: All by default, and All matches series without a location label
+    # (exporters run without --location), so that single-location panels show data.
+    location = variables["location"]
+    assert location["query"] == "label_values(upwatch_exporter_info, location)"
+    assert location["multi"] and location["includeAll"] and location["allValue"] == ".*"
+    assert location["current"]["value"] == ["$__all"]
     slo = variables["slo"]
     assert slo["type"] == "custom" and slo["current"]["value"] == "99.9"
     assert "99.9" in [o["value"] for o in slo["options"]]

@@ -119,9 +119,11 @@ def test_site_alerts_carry_what_alertmanager_and_the_hook_read():
         expected = DOWN_ANNOTATIONS if rule["alert"] == "SiteDown" else SITE_ANNOTATIONS
         assert set(rule["labels"]) == SITE_LABELS, rule["alert"]
         assert set(rule["annotations"]) == expected, rule["alert"]
-        # down_since and down_for exist on SiteDown only; the template falls back on
-        # StartsAt and EndsAt - StartsAt, and shows them for SiteDown alone
-        assert read - {"down_since", "down_for"} <= set(rule["annotations"]), rule["alert"]
+        # down_since, down_for and locations exist on SiteDown only; the template
+        # falls back on StartsAt and EndsAt - StartsAt, and shows them (locations only
+        # when non-empty) for SiteDown alone
+        only_down = {"down_since", "down_for", "locations"}
+        assert read - only_down <= set(rule["annotations"]), rule["alert"]
     site_down = next(r for r in alert_rules() if r["alert"] == "SiteDown")
     assert read <= set(site_down["annotations"])
 
