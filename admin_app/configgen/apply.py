@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -442,6 +443,8 @@ def apply_config(
         reloaded=",".join(r.url for r in reloads if r.ok) or "-",
         reload_pending=",".join(r.url for r in reloads if not r.ok) or "-",
     )
+    for warning in rendered.warnings:  # what the configuration cannot do (nobody paged...)
+        log("config_warning", logging.WARNING, warning=warning)
     return result
 
 

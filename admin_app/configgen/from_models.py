@@ -8,6 +8,7 @@ the database; it reads everything generation needs in a fixed number of queries.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -131,4 +132,20 @@ def load_specs(
         selectinload(Site.contact_groups).selectinload(ContactGroup.members),
     )
     sites = session.scalars(query.order_by(Site.slug)).all()
-    return site_specs(sites), global_spec(settings, config)
+    spec = with_operations(global_spec(settings, config), session, settings)
+    return site_specs(sites), spec
+
+
+def with_operations(spec: GlobalSpec, session: Any, settings: Mapping[str, Any]) -> GlobalSpec:
+    """``spec`` with the operations contacts (the operations group of the settings)."""
+    from admin_app.settings.operations import operations_group
+
+    group = operations_group(session, settings)
+    if group is None:
+        return spec
+    contacts = sorted(group.members, key=lambda c: (c.name.lower(), c.id))
+    return dataclasses.replace(
+        spec,
+        operations_group=group.name,
+        operations=tuple(contact_spec(c) for c in contacts),
+    )

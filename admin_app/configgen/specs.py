@@ -96,12 +96,18 @@ class SiteSpec:
         in contact order. Empty for a site in maintenance."""
         if self.maintenance:
             return ()
-        seen: dict[str, str] = {}
-        for contact in self.contacts:
-            address = contact.email_address
-            if address:
-                seen.setdefault(address.lower(), address)
-        return tuple(seen.values())
+        return email_addresses(self.contacts)
+
+
+def email_addresses(contacts: Iterable[ContactSpec]) -> tuple[str, ...]:
+    """The addresses to mail of ``contacts`` (those who want email), each once
+    (compared without case), in contact order."""
+    seen: dict[str, str] = {}
+    for contact in contacts:
+        address = contact.email_address
+        if address:
+            seen.setdefault(address.lower(), address)
+    return tuple(seen.values())
 
 
 def dedupe_contacts(contacts: Iterable[ContactSpec]) -> tuple[ContactSpec, ...]:
@@ -143,6 +149,15 @@ class GlobalSpec:
     webhook_token: str | None = field(default=None, repr=False)
     smtp: SmtpSpec = field(default_factory=SmtpSpec)
     grafana_url: str | None = None
+    # Who operates Upwatch itself: the members of the operations contact group of
+    # the settings page, told about the exporter-wide alerts (UpwatchExporterDown,
+    # UpwatchConfigReloadFailed). ``operations_group`` is the group's name, None
+    # when no group is set.
+    operations_group: str | None = None
+    operations: tuple[ContactSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        _freeze(self, "operations", dedupe_contacts(self.operations or ()))
 
     @property
     def webhook_url(self) -> str:

@@ -101,7 +101,12 @@ def group_delete(group_id: int) -> Response:
     group = get_group(group_id)
     name = group.name
     session = get_session()
-    delete_group(session, group)
-    commit_change(session, KIND_GROUPS)
+    try:
+        delete_group(session, group)
+        commit_change(session, KIND_GROUPS)
+    except AppError as err:
+        session.rollback()
+        flash(f"Contact group {name!r} was not deleted: {err.message}.", "error")
+        return redirect(url_for("contacts.groups"), code=303)
     flash(f"Contact group {name!r} deleted.", "success")
     return redirect(url_for("contacts.groups"), code=303)

@@ -208,7 +208,17 @@ def update_group(session: Session, group: ContactGroup, data: dict[str, Any]) ->
 
 
 def delete_group(session: Session, group: ContactGroup) -> None:
+    """Delete the group; a 409 for the operations group of the settings page (it
+    would leave nobody paged about Upwatch itself)."""
+    from admin_app.settings.operations import is_operations_group
+
     group_id = group.id
+    if is_operations_group(session, group_id):
+        raise Conflict(
+            f"the contact group {group.name!r} is the operations group (settings page): "
+            "choose another operations group there first, so that someone is still "
+            "paged when an Upwatch exporter is down"
+        )
     session.delete(group)  # memberships and site links go; contacts and sites stay
     session.flush()
     log("contact_group_deleted", group_id=group_id)

@@ -599,12 +599,15 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "requestBody": json_body(ref("GroupInput")),
     },
     ("DELETE", "/api/v1/contact-groups/<int:group_id>"): {
-        "summary": "Remove a contact group",
+        "summary": "Remove a contact group (409 for the operations group of the settings)",
         "responses": NO_CONTENT,
     },
     ("GET", "/api/v1/settings"): {"summary": "The settings (secrets only as set or not)"},
     ("PATCH", "/api/v1/settings"): {
-        "summary": "Change settings (SMTP, SMS provider, defaults of new sites)",
+        "summary": (
+            "Change settings (SMTP, SMS provider, defaults of new sites, the operations "
+            "contact group: operations_group, a contact group's id or name)"
+        ),
         "requestBody": json_body(ANY_OBJECT),
     },
     ("GET", "/api/v1/config/status"): {"summary": "The state of configuration generation"},

@@ -3,6 +3,9 @@
 * down: ``[Upwatch] DOWN: Web shop (https://shop.example.com) since 2024-05-01
   10:00:12 UTC: timeout``
 * up: ``[Upwatch] UP: Web shop is back after 4m 12s``
+* an exporter (UpwatchExporterDown, to the operations contacts): ``Upwatch exporter
+  10.0.0.5:9115 (eu, shard 2/3) is down: its sites are not monitored`` and ``Upwatch
+  exporter 10.0.0.5:9115 (eu, shard 2/3) is back``
 
 When the text would be longer, the site's name is shortened first (to no less
 than :data:`MIN_NAME` characters), leaving the URL up to :data:`URL_SHARE`
@@ -74,3 +77,28 @@ def up_text(name: str, down_for_seconds: float) -> str:
     tail = f" is back after {format_duration(down_for_seconds)}"
     name = shorten(name, SMS_MAX - len(head) - len(tail))
     return shorten(head + name + tail, SMS_MAX)
+
+
+def exporter_name(instance: str, location: str = "", shard: str = "") -> str:
+    """``Upwatch exporter 10.0.0.5:9115 (eu, shard 2/3)``: the location and shard when
+    the alert's labels tell them (target labels in prometheus.yml)."""
+    instance, location, shard = clean(instance), clean(location), clean(shard)
+    where = ", ".join(p for p in (location, f"shard {shard}" if shard else "") if p)
+    return f"Upwatch exporter {instance}" + (f" ({where})" if where else "")
+
+
+def exporter_down_text(instance: str, location: str = "", shard: str = "") -> str:
+    """``Upwatch exporter <instance> (<where>) is down: its sites are not monitored``;
+    without an instance (no exporter is scraped at all) a text that says so."""
+    if not clean(instance):
+        return shorten("Upwatch: no exporter is scraped: no site is monitored", SMS_MAX)
+    tail = " is down: its sites are not monitored"
+    return shorten(exporter_name(instance, location, shard), SMS_MAX - len(tail)) + tail
+
+
+def exporter_up_text(instance: str, location: str = "", shard: str = "") -> str:
+    """``Upwatch exporter <instance> (<where>) is back``."""
+    if not clean(instance):
+        return "Upwatch: an exporter is scraped again: sites are monitored"
+    tail = " is back"
+    return shorten(exporter_name(instance, location, shard), SMS_MAX - len(tail)) + tail

@@ -45,6 +45,12 @@ IGNORED = "ignored"
 # The alerts that open incidents and page people by SMS.
 INCIDENT_ALERTS = frozenset({"SiteDown"})
 IGNORED_ALERTS = frozenset({"Watchdog"})
+# The alerts about Upwatch itself that go to the operations contacts (the contact
+# group of the settings page): Alertmanager emails them (config generation routes
+# them to the receiver "upwatch-operations"), and the hook texts the ones here that
+# page by SMS. UpwatchConfigReloadFailed is a warning: email only.
+OPERATIONS_ALERTS = ("UpwatchExporterDown", "UpwatchConfigReloadFailed")
+OPERATIONS_SMS_ALERTS = frozenset({"UpwatchExporterDown"})
 
 # Alertmanager's Go zero time: "no end time".
 _ZERO_YEAR = 1

@@ -13,6 +13,10 @@ outage, the event (down/up), the contact and the channel.
   alerts that page).
 * Email is sent by Alertmanager itself; when SMTP is configured the contacts who
   want email are recorded as ``routed``, for the alerts page.
+
+An exporter that is down or back (``UpwatchExporterDown``) is planned the same way
+for the operations contacts, with ``exporter:<instance>`` in place of the site
+(:func:`admin_app.notify.service._operations_alert`).
 """
 
 from __future__ import annotations

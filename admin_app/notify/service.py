@@ -9,9 +9,17 @@ For each alert of the payload (see :func:`admin_app.notify.payload.classify`):
   at the alert's ``endsAt``; then, unless the site is in
   maintenance (or paused), every contact of the site who wants SMS gets the down or
   up text, once (:mod:`~admin_app.notify.deliver`). Only ``SiteDown`` pages.
-* Other alerts (``SiteSlow``, ``SiteCertificateExpiring``, ``UpwatchExporterDown``,
-  ...) are events: one log line and the ``upwatch_admin_alerts_total`` counter; no
-  incident, no SMS (Alertmanager still emails them to the site's contacts).
+* ``UpwatchExporterDown`` (an exporter cannot be scraped, so its sites are not
+  monitored): an event (below), and every operations contact (the operations
+  contact group of the settings page, :mod:`admin_app.settings.operations`) who
+  wants SMS gets "exporter ... is down" when it fires and "... is back" when it
+  resolves, once per event, with the same planning, dedup keys and delivery as a
+  site's outage; no incident. Alertmanager emails the operations contacts itself.
+  Nobody to page is a warning in the log (``operations_nobody_paged``).
+* Other alerts (``SiteSlow``, ``SiteCertificateExpiring``,
+  ``UpwatchConfigReloadFailed``, ...) are events: one log line and the
+  ``upwatch_admin_alerts_total`` counter; no incident, no SMS (Alertmanager still
+  emails them: to the site's contacts, or to the operations contacts).
   ``Watchdog`` is only counted.
 
 The incident is committed before any message is sent, so a failed send (which
@@ -21,7 +29,8 @@ makes the hook answer 5xx) never loses the incident.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,12 +38,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from admin_app import metrics
+from admin_app.configgen.alertmanager_yml import nobody_warning
 from admin_app.logs import log
-from admin_app.models import Site
+from admin_app.models import Contact, Site
 from admin_app.notify import incidents, messages, payload, recovery, sms
 from admin_app.notify.deliver import Report, deliver
 from admin_app.notify.plan import DOWN, UP, Delivery, Recipient, plan_deliveries
 from admin_app.notify.sms.base import ProviderConfigError, SmsProvider
+from admin_app.settings import operations
 
 SettingsLoader = Callable[[], Mapping[str, Any]]
 
@@ -65,13 +76,15 @@ class HookResult:
         }
 
 
-def recipients_of(site: Site | None) -> list[Recipient]:
-    if site is None:
-        return []
+def recipients(contacts: Iterable[Contact]) -> list[Recipient]:
     return [
         Recipient(c.id, c.name, c.email, c.phone, bool(c.wants_email), bool(c.wants_sms))
-        for c in site.all_contacts()
+        for c in contacts
     ]
+
+
+def recipients_of(site: Site | None) -> list[Recipient]:
+    return [] if site is None else recipients(site.all_contacts())
 
 
 def email_is_routed(settings: Mapping[str, Any]) -> bool:
@@ -122,6 +135,10 @@ def handle(
                 severity=alert.severity or "-",
                 fingerprint=alert.fingerprint,
             )
+            if alert.alertname in payload.OPERATIONS_SMS_ALERTS:
+                if settings is None:
+                    settings = load_settings()
+                jobs.extend(_operations_alert(session, alert, settings))
             continue
         if settings is None:
             settings = load_settings()
@@ -190,6 +207,48 @@ def _incident_alert(
         email_routed=email_is_routed(settings),
     )
     return [(d, incident.id, event.site) for d in deliveries]
+
+
+def _operations_alert(
+    session: Session, alert: payload.Alert, settings: Mapping[str, Any]
+) -> list[tuple[Delivery, int | None, str]]:
+    """An exporter down (firing) or back (resolved): the operations contacts who want
+    SMS are texted, once per event, through the same planning and dedup keys as a
+    site's outage (the subject ``exporter:<instance>`` in place of the site, the
+    alert's start as the outage's). Those who want email are recorded as routed:
+    Alertmanager mails them (the receiver ``upwatch-operations``)."""
+    instance = alert.labels.get("instance", "")
+    location = alert.labels.get("location", "")
+    shard = alert.labels.get("shard", "")
+    event = DOWN if alert.firing else UP
+    if event == DOWN:
+        text = messages.exporter_down_text(instance, location, shard)
+    else:
+        text = messages.exporter_up_text(instance, location, shard)
+    group = operations.operations_group(session, settings)
+    contacts = sorted(group.members, key=lambda c: (c.name.lower(), c.id)) if group else []
+    subject = f"exporter:{instance or '-'}"
+    nobody = nobody_warning(group.name if group is not None else None, contacts)
+    if nobody:
+        log(
+            "operations_nobody_paged",
+            logging.WARNING,
+            alertname=alert.alertname,
+            instance=instance or "-",
+            status=alert.status,
+            warning=nobody,
+        )
+    deliveries = plan_deliveries(
+        site=subject,
+        fingerprint=alert.fingerprint,
+        started_at=payload.outage_start(alert),
+        event=event,
+        recipients=recipients(contacts),
+        sms_text=text,
+        pages=True,
+        email_routed=email_is_routed(settings),
+    )
+    return [(d, None, subject) for d in deliveries]
 
 
 def _provider_source(

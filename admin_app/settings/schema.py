@@ -19,13 +19,15 @@ from email_validator import EmailNotValidError, validate_email
 from admin_app.api import bool_value
 
 SMS_PROVIDERS = ("console", "twilio", "http")
+# The largest row id (a 32-bit SQL integer): larger numbers are no group's id.
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
 class SettingField:
     key: str
     label: str
-    kind: str  # text | int | float | bool | email | choice | url | phone
+    kind: str  # text | int | float | bool | email | choice | url | phone | contact_group
     group: str
     default: Any = None
     secret: bool = False
@@ -157,6 +159,17 @@ FIELDS: tuple[SettingField, ...] = (
         maximum=100,
         help="consecutive failed probes before a site counts as down",
     ),
+    SettingField(
+        "operations_group",
+        "Operations contact group",
+        "contact_group",
+        "Operations",
+        help=(
+            "who operates Upwatch itself: its members are emailed (and, those who want "
+            "SMS, texted) when an exporter is down, so that its sites are not monitored, "
+            "and emailed when an exporter rejects its site list"
+        ),
+    ),
 )
 BY_KEY: dict[str, SettingField] = {f.key: f for f in FIELDS}
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(f.group for f in FIELDS))
@@ -198,6 +211,8 @@ def parse_value(field: SettingField, value: Any) -> tuple[Any, str | None]:
         if field.maximum is not None and number > field.maximum:
             return None, f"must be at most {_number_text(field.maximum)}"
         return number, None
+    if kind == "contact_group":
+        return parse_group_ref(value)
     if not isinstance(value, str):
         return None, "must be a string"
     text = value.strip()
@@ -228,6 +243,27 @@ def parse_value(field: SettingField, value: Any) -> tuple[Any, str | None]:
             return None, "is not a valid phone number (E.164, like +15551234567)"
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
     return (value if field.secret else text), None
+
+
+def parse_group_ref(value: Any) -> tuple[Any, str | None]:
+    """A contact group by id (a whole number, or its digits as text) or by name (any
+    other text): the id as an ``int``, or the name as a ``str``. Whether the group
+    exists is checked against the database when saving
+    (:func:`admin_app.settings.operations.resolve_group`)."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        return None, "must be a contact group's id or name"
+    if isinstance(value, int | float):
+        if 1 <= value <= MAX_ID:
+            return int(value), None
+        return None, "must be a contact group's id or name"
+    if not isinstance(value, str):
+        return None, "must be a contact group's id or name"
+    text = value.strip()
+    if len(text) > 200 or any(c in text for c in "\r\n\x00"):
+        return None, "must be a contact group's id or name"
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_ID:
+        return int(text), None
+    return text, None
 
 
 def serialize(field: SettingField, value: Any) -> str:

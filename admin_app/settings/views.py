@@ -7,12 +7,13 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from admin_app.contacts.service import all_groups
 from admin_app.db import get_session
 from admin_app.errors import ValidationError
 from admin_app.rbac import requires
 from admin_app.roles import Feature
 from admin_app.settings import bp
-from admin_app.settings.api import save_settings
+from admin_app.settings.api import save_settings, settings_json
 from admin_app.settings.schema import FIELDS, GROUPS
 from admin_app.settings.store import describe
 
@@ -45,7 +46,8 @@ def _form_data(current: dict[str, Any]) -> dict[str, Any]:
 def _render(
     values: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200
 ) -> tuple[str, int]:
-    state = describe(get_session(), current_app.config["SECRET_KEY"])
+    session = get_session()
+    state = settings_json()
     shown = dict(state["settings"])
     if values:
         shown.update({k: v for k, v in values.items() if k in shown})
@@ -57,6 +59,8 @@ def _render(
         secrets=state["secrets"],
         sources=state["sources"],
         field_errors=errors or {},
+        contact_groups=all_groups(session),
+        operations=state["operations"],
     )
     return page, status
 

@@ -14,6 +14,8 @@ import yaml
 from admin_app.configgen.alertmanager_yml import (
     DEFAULT_RECEIVER,
     LINKS_TEMPLATE,
+    NOBODY_PAGED,
+    OPERATIONS_RECEIVER,
     build_alertmanager_config,
     generation_warnings,
     go_string,
@@ -35,6 +37,7 @@ ALICE = ContactSpec("Alice", "alice@example.com", "+15551230001", True, True)
 BOB = ContactSpec("Bob", None, "+15551230002", False, True)
 CAROL = ContactSpec("Carol", "carol@example.com", None, True, False)
 DAVE_NO_EMAIL_WANTED = ContactSpec("Dave", "dave@example.com", None, False, True)
+OPS_ODD = ContactSpec("Odd ops", "ops{{.Status}}@example.com", None, True, False)
 
 
 def global_spec(**kw: Any) -> GlobalSpec:
@@ -63,7 +66,11 @@ def receivers(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def site_routes(config: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r for r in config["route"]["routes"] if r["receiver"] != DEFAULT_RECEIVER]
+    return [
+        r
+        for r in config["route"]["routes"]
+        if r["receiver"] not in (DEFAULT_RECEIVER, OPERATIONS_RECEIVER)
+    ]
 
 
 def emails(receiver: dict[str, Any]) -> list[str]:
@@ -90,7 +97,13 @@ def test_one_route_per_active_site_to_its_own_receiver_after_the_base_routes() -
         {"matchers": ['site="lonely"'], "receiver": "site-lonely", "continue": False},
         {"matchers": ['site="shop"'], "receiver": "site-shop", "continue": False},
     ]
-    assert set(receivers(config)) == {DEFAULT_RECEIVER, "site-blog", "site-lonely", "site-shop"}
+    assert set(receivers(config)) == {
+        DEFAULT_RECEIVER,
+        OPERATIONS_RECEIVER,
+        "site-blog",
+        "site-lonely",
+        "site-shop",
+    }
 
 
 def test_grouping_and_timing_come_from_the_base() -> None:
@@ -193,6 +206,75 @@ def test_the_base_is_not_modified() -> None:
     assert json.dumps(original, sort_keys=True) == snapshot
 
 
+# --------------------------------------------------------------------------- operations
+
+OPS_MATCHER = 'alertname=~"UpwatchExporterDown|UpwatchConfigReloadFailed"'
+
+
+def ops_spec(*contacts: ContactSpec, **kw: Any) -> GlobalSpec:
+    return global_spec(operations_group="Ops", operations=contacts, **kw)
+
+
+def test_exporter_alerts_route_to_the_operations_receiver_before_the_sites() -> None:
+    routes = build(SITES, ops_spec(ALICE))["route"]["routes"]
+    assert routes[0]["matchers"] == ['alertname="Watchdog"']
+    assert routes[0]["receiver"] == DEFAULT_RECEIVER  # Watchdog: the admin app only
+    assert routes[1] == {
+        "matchers": [OPS_MATCHER],
+        "receiver": OPERATIONS_RECEIVER,
+        "group_by": ["alertname", "instance"],
+        "continue": False,
+    }
+    assert all(r["matchers"][0].startswith("site=") for r in routes[2:])
+
+
+def test_the_operations_receiver_mails_each_ops_contact_who_wants_email_and_calls_the_hook() -> (
+    None
+):
+    twin = ContactSpec("Alice again", "ALICE@example.com", None, True, False)
+    spec = ops_spec(ALICE, BOB, CAROL, DAVE_NO_EMAIL_WANTED, twin)
+    ops = receivers(build(SITES, spec))[OPERATIONS_RECEIVER]
+    assert emails(ops) == ["alice@example.com", "carol@example.com"]
+    for email in ops["email_configs"]:
+        assert email["send_resolved"] is True
+        assert email["headers"]["Subject"] == '{{ template "upwatch.email.subject" . }}'
+    assert ops["webhook_configs"] == [
+        {
+            "url": WEBHOOK,
+            "send_resolved": True,
+            "http_config": {"authorization": {"type": "Bearer", "credentials": "s3cret-token"}},
+        }
+    ]
+    assert generation_warnings(SITES, spec, base()) == []
+
+
+def test_without_operations_contacts_the_route_has_the_hook_only_and_the_page_is_told() -> None:
+    for spec in (global_spec(), ops_spec(), ops_spec(ContactSpec("Mute", None, None, True, True))):
+        config = build(SITES, spec)
+        ops = receivers(config)[OPERATIONS_RECEIVER]
+        assert set(ops) == {"name", "webhook_configs"}
+        assert ops["webhook_configs"][0]["url"] == WEBHOOK
+        assert config["route"]["routes"][1]["receiver"] == OPERATIONS_RECEIVER
+        warnings = generation_warnings(SITES, spec, base())
+        assert any("nobody is emailed or texted" in w and "exporter" in w for w in warnings)
+        text = render_yaml(config)
+        assert amtool_check(text, binary("amtool"), links_text=links_template(spec)) == []
+    assert NOBODY_PAGED in generation_warnings(SITES, global_spec(), base())
+
+
+def test_sms_only_operations_contacts_are_someone() -> None:
+    spec = ops_spec(BOB)
+    assert "email_configs" not in receivers(build(SITES, spec))[OPERATIONS_RECEIVER]
+    assert generation_warnings(SITES, spec, base()) == []
+
+
+def test_operations_email_without_smtp_is_a_warning() -> None:
+    spec = ops_spec(ALICE, smtp=SmtpSpec())
+    assert "email_configs" not in receivers(build(SITES, spec))[OPERATIONS_RECEIVER]
+    warnings = generation_warnings(SITES, spec, base())
+    assert any("operations contacts get no email" in w for w in warnings)
+
+
 # --------------------------------------------------------------------------- quoting
 
 
@@ -238,6 +320,7 @@ def tricky_sites() -> list[SiteSpec]:
     "spec",
     [
         global_spec(),
+        global_spec(operations_group="Ops", operations=(ALICE, BOB, OPS_ODD)),
         global_spec(smtp=SmtpSpec()),
         global_spec(webhook_token=None, grafana_url=None),
         global_spec(
@@ -246,7 +329,7 @@ def tricky_sites() -> list[SiteSpec]:
             webhook_token='to"ken: #1',
         ),
     ],
-    ids=["full", "no-smtp", "no-token-no-grafana", "odd-settings"],
+    ids=["full", "operations", "no-smtp", "no-token-no-grafana", "odd-settings"],
 )
 def test_amtool_accepts_the_generated_config(spec: GlobalSpec, tmp_path: Path) -> None:
     config = build([*SITES, *tricky_sites()], spec)
@@ -440,3 +523,93 @@ def test_an_odd_address_is_used_literally(tmp_path: Path) -> None:
     config = build(tricky_sites())
     to = receivers(config)["site-odd_mail"]["email_configs"][0]["to"]
     assert render(to, data("firing"), tmp_path).strip() == "odd{{.Status}}@example.com"
+
+
+def exporter_data(status: str, **labels: str) -> dict[str, Any]:
+    instance = labels.pop("instance", "10.0.0.5:9115")
+    a = {
+        "status": status,
+        "labels": {
+            "alertname": "UpwatchExporterDown",
+            "instance": instance,
+            "job": "upwatch-exporter",
+            "severity": "critical",
+            **labels,
+        },
+        "annotations": {
+            "summary": f"Upwatch exporter {instance} is down",
+            "description": f"Prometheus has not been able to scrape the Upwatch exporter at "
+            f"{instance} for a minute: the sites it probes are not monitored.",
+        },
+        "startsAt": "2024-05-01T10:00:00Z",
+        "endsAt": "2024-05-01T10:07:00Z" if status == "resolved" else "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus/graph",
+        "fingerprint": "e1",
+    }
+    return {
+        "receiver": OPERATIONS_RECEIVER,
+        "status": status,
+        "alerts": [a],
+        "groupLabels": {"alertname": "UpwatchExporterDown", "instance": instance},
+        "commonLabels": a["labels"],
+        "commonAnnotations": a["annotations"],
+        "externalURL": "http://alertmanager.internal:9093",
+    }
+
+
+def test_exporter_down_email_names_the_exporter_and_its_unmonitored_sites(tmp_path: Path) -> None:
+    email = email_of(build(SITES, ops_spec(ALICE)), OPERATIONS_RECEIVER)
+    payload = exporter_data("firing", location="eu", shard="2/3")
+    subject = render(email["headers"]["Subject"], payload, tmp_path).strip()
+    assert subject == (
+        "[DOWN] Upwatch exporter 10.0.0.5:9115 (eu, shard 2/3) is down: its sites are not monitored"
+    )
+    text = render(email["text"], payload, tmp_path)
+    assert "Exporter:   10.0.0.5:9115" in text
+    assert "Location:   eu" in text and "Shard:      2/3" in text
+    assert "Severity:   critical" in text
+    assert "Since:      2024-05-01 10:00:00 UTC" in text
+    assert "the sites it probes are not monitored" in text
+    assert "Admin app:  http://admin.internal:8000/\n" in text
+    assert "Site:" not in text and "/sites/" not in text and "Grafana" not in text
+    html = render(email["html"], payload, tmp_path, "html")
+    assert '<th align="left">Exporter</th><td>10.0.0.5:9115</td>' in html
+    assert '<th align="left">Site</th>' not in html
+    assert 'href="http://admin.internal:8000/"' in html and "/sites/" not in html
+
+
+def test_exporter_back_email(tmp_path: Path) -> None:
+    email = email_of(build(SITES, ops_spec(ALICE)), OPERATIONS_RECEIVER)
+    payload = exporter_data("resolved")
+    subject = render(email["headers"]["Subject"], payload, tmp_path).strip()
+    assert subject == "[UP] Upwatch exporter 10.0.0.5:9115 is back"
+    text = render(email["text"], payload, tmp_path)
+    assert text.startswith("Upwatch exporter 10.0.0.5:9115 is back\n")
+    assert "Resolved:   2024-05-01 10:07:00 UTC" in text
+    assert "Location:" not in text and "Shard:" not in text
+
+
+def test_no_exporter_scraped_at_all_uses_the_summary(tmp_path: Path) -> None:
+    email = email_of(build(SITES, ops_spec(ALICE)), OPERATIONS_RECEIVER)
+    payload = exporter_data("firing", instance="")
+    for a in [payload["alerts"][0]]:
+        a["labels"].pop("instance")
+        a["annotations"]["summary"] = "No Upwatch exporter is scraped"
+    payload["commonLabels"] = payload["alerts"][0]["labels"]
+    payload["commonAnnotations"] = payload["alerts"][0]["annotations"]
+    subject = render(email["headers"]["Subject"], payload, tmp_path).strip()
+    assert subject == "[ALERT] No Upwatch exporter is scraped"
+    assert "Exporter:   none scraped" in render(email["text"], payload, tmp_path)
+
+
+def test_config_reload_failed_email(tmp_path: Path) -> None:
+    email = email_of(build(SITES, ops_spec(ALICE)), OPERATIONS_RECEIVER)
+    payload = exporter_data("firing")
+    a = payload["alerts"][0]
+    a["labels"].update(alertname="UpwatchConfigReloadFailed", severity="warning")
+    a["annotations"]["summary"] = "Upwatch exporter 10.0.0.5:9115 rejected its site list"
+    payload["commonLabels"], payload["commonAnnotations"] = a["labels"], a["annotations"]
+    subject = render(email["headers"]["Subject"], payload, tmp_path).strip()
+    assert subject == "[ALERT] Upwatch exporter 10.0.0.5:9115 rejected its site list"
+    text = render(email["text"], payload, tmp_path)
+    assert "Exporter:   10.0.0.5:9115" in text and "Severity:   warning" in text

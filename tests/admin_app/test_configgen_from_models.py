@@ -58,6 +58,23 @@ def test_a_site_with_direct_and_group_contacts(db: Session) -> None:
     assert by_slug["old"].paused is True and by_slug["old"].maintenance is True
 
 
+def test_the_operations_group_becomes_the_operations_contacts(db: Session) -> None:
+    zed = contact("Zed", "zed@example.com")
+    amy = contact("amy", None, phone="+15551230009", wants_email=False, wants_sms=True)
+    ops = ContactGroup(name="Ops", members=[zed, amy])
+    db.add(ops)
+    db.commit()
+    _, spec = load_specs(db, {}, {})
+    assert spec.operations_group is None and spec.operations == ()
+    _, spec = load_specs(db, {"operations_group": ops.id}, {})
+    assert spec.operations_group == "Ops"
+    assert [c.name for c in spec.operations] == ["amy", "Zed"]
+    assert spec.operations[1] == ContactSpec("Zed", "zed@example.com", None, True, False)
+    # a group that is gone (only possible by editing the database) is no group
+    _, spec = load_specs(db, {"operations_group": ops.id + 100}, {})
+    assert spec.operations_group is None and spec.operations == ()
+
+
 def test_the_adapter_reads_attributes_only() -> None:
     member = SimpleNamespace(
         id=2, name="M", email="m@example.com", phone=None, wants_email=True, wants_sms=False

@@ -688,3 +688,170 @@ def test_concurrent_deliveries_send_once(world: World) -> None:
     assert len(world.incidents()) == 1
     assert sorted(world.sms()) == sorted([(ALICE, DOWN_SMS), (CAROL, DOWN_SMS)])
     assert len(world.fake.requests) == 2
+
+
+# --------------------------------------------------------------------------- operations
+
+EXPORTER = "10.0.0.7:9115"
+OPS_FP = "0e0e0e0e0e0e0e0e"
+EXPORTER_STARTS = "2024-05-02T11:00:00Z"
+EXPORTER_DOWN_SMS = (
+    f"Upwatch exporter {EXPORTER} (eu, shard 2/3) is down: its sites are not monitored"
+)
+EXPORTER_UP_SMS = f"Upwatch exporter {EXPORTER} (eu, shard 2/3) is back"
+ERIN, FRANK = "+14155552673", "+14155552674"
+
+
+def exporter_alert(
+    status: str = "firing", alertname: str = "UpwatchExporterDown", **labels: str
+) -> dict[str, Any]:
+    return {
+        "status": status,
+        "labels": {
+            "alertname": alertname,
+            "instance": EXPORTER,
+            "job": "upwatch-exporter",
+            "severity": "critical" if alertname == "UpwatchExporterDown" else "warning",
+            "location": "eu",
+            "shard": "2/3",
+            **labels,
+        },
+        "annotations": {"summary": f"Upwatch exporter {EXPORTER} is down"},
+        "startsAt": EXPORTER_STARTS,
+        "endsAt": "2024-05-02T11:09:00Z" if status == "resolved" else payloads.ZERO,
+        "generatorURL": "http://127.0.0.1:9090/graph",
+        "fingerprint": OPS_FP,
+    }
+
+
+def exporter_webhook(status: str = "firing", **kw: Any) -> dict[str, Any]:
+    return webhook(exporter_alert(status, **kw), receiver="upwatch-operations")
+
+
+def with_operations(world: World) -> dict[str, int]:
+    """The group "Ops": Erin (SMS and email), Frank (SMS), Gina (email only) and
+    Alice (also a contact of the shop, SMS and email); set as the operations group."""
+    erin = Contact(name="Erin", email="erin@example.com", phone=ERIN, wants_sms=True)
+    frank = Contact(name="Frank", phone=FRANK, wants_email=False, wants_sms=True)
+    gina = Contact(name="Gina", email="gina@example.com", phone=None, wants_sms=False)
+    alice = world.db.get(Contact, world.contact_ids["Alice"])
+    ops = ContactGroup(name="Ops", members=[erin, frank, gina, alice])
+    world.db.add(ops)
+    world.db.commit()
+    world.settings(operations_group=ops.id)
+    return {"Erin": erin.id, "Frank": frank.id, "Gina": gina.id, "Alice": alice.id}
+
+
+@pytestmark_backends
+def test_exporter_down_and_back_text_each_operations_contact_once(world: World) -> None:
+    ids = with_operations(world)
+    down = world.post(exporter_webhook("firing"))
+    assert down.status_code == 200, down.json
+    assert down.json["events"] == 1 and down.json["incidents"] == []
+    assert down.json["notifications"]["sent"] == 3
+    assert sorted(world.sms()) == sorted(
+        [(ALICE, EXPORTER_DOWN_SMS), (ERIN, EXPORTER_DOWN_SMS), (FRANK, EXPORTER_DOWN_SMS)]
+    )
+    # the shop's other people are not operations contacts
+    assert not {BOB, CAROL, DAVE} & {to for to, _ in world.sms()}
+
+    up = world.post(exporter_webhook("resolved"))
+    assert up.status_code == 200, up.json
+    assert sorted(t for _, t in world.sms()) == sorted(
+        [EXPORTER_DOWN_SMS] * 3 + [EXPORTER_UP_SMS] * 3
+    )
+    assert world.incidents() == []  # an exporter outage is no site's incident
+
+    rows = world.notifications("sms")
+    assert len(rows) == 6
+    started = datetime(2024, 5, 2, 11, 0, tzinfo=UTC)
+    names = {v: k for k, v in ids.items()}
+    phones = {"Alice": ALICE, "Erin": ERIN, "Frank": FRANK}
+    for n in rows:
+        assert n.incident_id is None and n.status == "sent" and n.attempts == 1
+        contact = next(i for i, name in names.items() if phones.get(name) == n.recipient)
+        assert n.dedup_key == dedup_key(
+            f"exporter:{EXPORTER}", OPS_FP, started, n.event, contact, "sms"
+        )
+
+
+@pytestmark_backends
+def test_a_retried_exporter_webhook_texts_nobody_twice(world: World) -> None:
+    with_operations(world)
+    for _ in range(3):  # a retry, then Alertmanager's repeat_interval
+        response = world.post(exporter_webhook("firing"))
+        assert response.status_code == 200, response.json
+    assert response.json["notifications"] == {
+        **response.json["notifications"],
+        "sent": 0,
+        "already_done": 3,
+    }
+    for _ in range(2):
+        assert world.post(exporter_webhook("resolved")).status_code == 200
+    assert len(world.fake.requests) == 6
+    assert sorted(t for _, t in world.sms()) == sorted(
+        [EXPORTER_DOWN_SMS] * 3 + [EXPORTER_UP_SMS] * 3
+    )
+
+    # The exporter goes away again later: a new event, texted again.
+    again = exporter_alert("firing")
+    again["startsAt"] = "2024-05-02T12:00:00Z"
+    assert world.post(webhook(again, receiver="upwatch-operations")).status_code == 200
+    assert len(world.fake.requests) == 9
+
+
+@pytestmark_backends
+def test_exporter_email_is_recorded_as_routed_when_smtp_is_configured(world: World) -> None:
+    with_operations(world)
+    world.settings(smtp_host="smtp.example.com", smtp_from="upwatch@example.com")
+    world.post(exporter_webhook("firing"))
+    world.post(exporter_webhook("firing"))
+    emails = world.notifications("email")
+    assert sorted(n.recipient for n in emails) == [
+        "alice@example.com",
+        "erin@example.com",
+        "gina@example.com",
+    ]
+    assert {(n.status, n.event, n.incident_id) for n in emails} == {("routed", "down", None)}
+
+
+@pytestmark_backends
+def test_config_reload_failed_texts_nobody(world: World) -> None:
+    with_operations(world)
+    for status in ("firing", "resolved"):
+        response = world.post(exporter_webhook(status, alertname="UpwatchConfigReloadFailed"))
+        assert response.status_code == 200, response.json
+        assert response.json["events"] == 1
+    assert world.fake.requests == [] and world.notifications() == []
+
+
+@pytestmark_backends
+def test_without_an_operations_group_nobody_is_texted_and_the_log_says_so(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    logger = logging.getLogger("upwatch.admin")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="upwatch.admin"):
+            response = world.post(exporter_webhook("firing"))
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert response.status_code == 200 and response.json["events"] == 1
+    assert world.fake.requests == [] and world.notifications() == []
+    lines = [r for r in caplog.records if r.getMessage() == "operations_nobody_paged"]
+    assert lines and lines[0].levelname == "WARNING"
+    assert lines[0].kv["instance"] == EXPORTER and "nobody" in lines[0].kv["warning"]
+
+
+def test_exporter_texts_fit_one_sms() -> None:
+    from admin_app.notify import messages
+
+    assert messages.exporter_down_text(EXPORTER) == (
+        f"Upwatch exporter {EXPORTER} is down: its sites are not monitored"
+    )
+    assert messages.exporter_up_text(EXPORTER, "us") == f"Upwatch exporter {EXPORTER} (us) is back"
+    long = messages.exporter_down_text("x" * 300, "loc\nation", "1/2")
+    assert len(long) <= messages.SMS_MAX and long.endswith("is down: its sites are not monitored")
+    assert "no exporter is scraped" in messages.exporter_down_text("")

@@ -111,6 +111,12 @@ def test_secrets_are_encrypted_in_the_database(api, db, app) -> None:
             "required when the SMS provider is twilio",
         ),
         ({"favourite_colour": "blue"}, "favourite_colour", "unknown setting"),
+        ({"operations_group": True}, "operations_group", "a contact group's id or name"),
+        ({"operations_group": 0}, "operations_group", "a contact group's id or name"),
+        ({"operations_group": 2.5}, "operations_group", "a contact group's id or name"),
+        ({"operations_group": ["Ops"]}, "operations_group", "a contact group's id or name"),
+        ({"operations_group": 9999}, "operations_group", "no contact group with id 9999"),
+        ({"operations_group": "Nobody"}, "operations_group", "no contact group named 'Nobody'"),
     ],
 )
 def test_bad_input_saves_nothing(api, change, field, message) -> None:
@@ -213,3 +219,116 @@ def test_page_bad_input(auth) -> None:
     assert 'value="mail.example.com"' in page  # what was typed is kept
     again = auth.client.get("/admin/settings").get_data(as_text=True)
     assert "mail.example.com" not in again
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def _ops_group(admin, name: str = "Ops", members: list[dict] | None = None) -> dict:
+    ids = []
+    for m in members or []:
+        response = admin.post("/api/v1/contacts", m)
+        assert response.status_code == 201, response.json
+        ids.append(response.json["id"])
+    response = admin.post("/api/v1/contact-groups", {"name": name, "members": ids})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+OPS_ERIN = {"name": "Erin", "email": "erin@example.com", "phone": "+14155552673",
+            "wants_email": True, "wants_sms": True}  # fmt: skip
+OPS_GINA = {"name": "Gina", "email": "gina@example.com", "wants_email": True, "wants_sms": False}
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+def test_operations_group_by_id_or_name_and_who_it_pages(api) -> None:
+    admin = api.as_role(Role.ADMIN, "boss")
+    state = _get(admin)
+    assert state["settings"]["operations_group"] is None
+    assert state["operations"]["group"] is None
+    assert "nobody is emailed or texted" in state["operations"]["warning"]
+
+    empty = _ops_group(admin, "Empty")
+    state = admin.patch("/api/v1/settings", {"operations_group": "empty"}).json
+    assert state["settings"]["operations_group"] == empty["id"]  # the name, stored as the id
+    assert state["operations"]["group"] == {"id": empty["id"], "name": "Empty"}
+    assert "has no member" in state["operations"]["warning"]
+
+    ops = _ops_group(admin, "Ops", [OPS_ERIN, OPS_GINA])
+    state = admin.patch("/api/v1/settings", {"operations_group": ops["id"]}).json
+    assert state["settings"]["operations_group"] == ops["id"]
+    assert state["sources"]["operations_group"] == "database"
+    assert state["operations"]["warning"] is None
+    assert [(c["name"], c["email"], c["sms"]) for c in state["operations"]["contacts"]] == [
+        ("Erin", True, True),
+        ("Gina", True, False),
+    ]
+    assert admin.patch("/api/v1/settings", {"operations_group": str(ops["id"])}).status_code == 200
+
+    cleared = admin.patch("/api/v1/settings", {"operations_group": None}).json
+    assert cleared["settings"]["operations_group"] is None
+    assert cleared["operations"]["group"] is None
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+def test_the_operations_group_cannot_be_deleted(api) -> None:
+    admin = api.as_role(Role.ADMIN, "boss")
+    ops = _ops_group(admin, "Ops", [OPS_ERIN])
+    other = _ops_group(admin, "Other")
+    assert admin.patch("/api/v1/settings", {"operations_group": ops["id"]}).status_code == 200
+    response = admin.delete(f"/api/v1/contact-groups/{ops['id']}")
+    assert response.status_code == 409
+    assert "operations group" in response.json["error"]["message"]
+    assert admin.get(f"/api/v1/contact-groups/{ops['id']}").status_code == 200
+    assert _get(admin)["settings"]["operations_group"] == ops["id"]
+    # other groups go as before, and the group goes once another is chosen
+    assert admin.delete(f"/api/v1/contact-groups/{other['id']}").status_code == 204
+    admin.patch("/api/v1/settings", {"operations_group": None})
+    assert admin.delete(f"/api/v1/contact-groups/{ops['id']}").status_code == 204
+
+
+def test_the_operations_group_on_the_page(auth, api) -> None:
+    admin = api.as_role(Role.ADMIN, "boss")
+    ops = _ops_group(admin, "Ops <team>", [OPS_ERIN])
+    auth.login_as(Role.IT_STAFF, "it")  # System Settings, no API access
+    page = auth.client.get("/admin/settings").get_data(as_text=True)
+    assert 'name="operations_group"' in page
+    assert "Ops &lt;team&gt; (1 member)" in page
+    assert "nobody is emailed or texted" in page
+    response = auth.form_post(
+        "/admin/settings", {"operations_group": str(ops["id"])}, token_page="/admin/settings"
+    )
+    assert response.status_code == 303
+    page = auth.client.get("/admin/settings").get_data(as_text=True)
+    assert f'<option value="{ops["id"]}" selected>' in page
+    assert "Erin: email and SMS" in page and "nobody is emailed" not in page
+    assert _get(admin)["settings"]["operations_group"] == ops["id"]
+    # deleting it from the contact groups page is refused with a message
+    response = auth.form_post(
+        f"/contact-groups/{ops['id']}/delete", {}, token_page="/contact-groups"
+    )
+    assert response.status_code == 303
+    groups_page = auth.client.get("/contact-groups").get_data(as_text=True)
+    assert "was not deleted" in groups_page and "operations group" in groups_page
+
+    response = auth.form_post(
+        "/admin/settings", {"operations_group": "12345"}, token_page="/admin/settings"
+    )
+    assert response.status_code == 422
+    assert "no contact group with id 12345" in response.get_data(as_text=True)
+    assert _get(admin)["settings"]["operations_group"] == ops["id"]
+
+
+def test_a_role_without_system_settings_cannot_set_the_operations_group(auth, api) -> None:
+    admin = api.as_role(Role.ADMIN, "boss")
+    ops = _ops_group(admin, "Ops", [OPS_ERIN])
+    outsider = api.as_role(Role.CUSTOMER_ENGAGEMENT, "ce-api")
+    assert outsider.patch("/api/v1/settings", {"operations_group": ops["id"]}).status_code == 403
+    assert outsider.get("/api/v1/settings").status_code == 403
+    auth.login_as(Role.CUSTOMER_ENGAGEMENT, "ce")
+    assert auth.client.get("/admin/settings").status_code == 403
+    response = auth.form_post(
+        "/admin/settings", {"operations_group": str(ops["id"])}, token_page="/account"
+    )
+    assert response.status_code == 403
+    assert _get(admin)["settings"]["operations_group"] is None

@@ -5,7 +5,10 @@ one site list the admin app writes, Prometheus scrapes all three, and
 * stopping one shard raises ``UpwatchExporterDown`` for that exporter and pages
   nobody about its sites: the ones that were up stay quiet, the one that was down
   stays down (no false "up", no second "down"), while the other shards keep
-  paging as usual.
+  paging as usual;
+* the operations contact (the operations contact group of the settings page) is
+  told about the exporter instead: one email and one SMS when it is down, one of
+  each when it is back.
 
 The stack is ``tests/e2e/stack.py`` with 1 s intervals (the shipped rule's
 ``for: 1m`` on ``UpwatchExporterDown`` is kept, so the second test waits a minute).
@@ -22,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.shard import shard_of
 from tests.e2e.smtp_catcher import Mail
-from tests.e2e.stack import Contact, ExporterSpec, Stack, wait_until
+from tests.e2e.stack import Contact, ExporterSpec, Stack, sms_kind, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +54,31 @@ def contact(slug: str) -> Contact:
     return Contact(f"Owner of {slug}", email=f"{slug}@example.com", phone=None)
 
 
+# Who operates Upwatch: the one member of the operations contact group.
+OPS = Contact("Ops on call", email="ops@example.com", phone="+14155552690")
+
+
+def configure_operations(stack: Stack) -> None:
+    """The group "Operations" with :data:`OPS`, set as the operations group on the
+    settings API; waits for Alertmanager to route the exporter alerts to it."""
+    created = stack.api("POST", "/api/v1/contacts", json=OPS.api_json(), expect=201)
+    group = stack.api(
+        "POST",
+        "/api/v1/contact-groups",
+        json={"name": "Operations", "members": [created["id"]]},
+        expect=201,
+    )
+    state = stack.api("PATCH", "/api/v1/settings", json={"operations_group": group["id"]})
+    assert state["operations"]["warning"] is None, state["operations"]
+    wait_until(
+        stack.alertmanager_config,
+        lambda config: "upwatch-operations" in config and OPS.email in config,
+        WAIT,
+        what="Alertmanager to route the exporter alerts to the operations contact",
+        context=stack.log_tails,
+    )
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     specs = [ExporterSpec(shard=f"{i}/{SHARDS}") for i in range(1, SHARDS + 1)]
@@ -59,11 +87,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             for slug in slugs:
                 stack.add_site(slug, [contact(slug)], name=f"Site {slug}")
         stack.wait_monitored(*stack.sites.values())
+        configure_operations(stack)
         yield stack
 
 
 def mails(stack: Stack, slug: str, prefix: str = "") -> list[Mail]:
     return [m for m in stack.smtp.messages(to=f"{slug}@example.com") if m.subject.startswith(prefix)]
+
+
+def ops_mails(stack: Stack, prefix: str = "") -> list[Mail]:
+    return [m for m in stack.smtp.messages(to=OPS.email) if m.subject.startswith(prefix)]
+
+
+def ops_sms(stack: Stack, kind: str) -> list[str]:
+    return [s.body for s in stack.twilio.messages(to=OPS.phone) if sms_kind(s.body) == kind]
 
 
 def exporter_sites(url: str) -> float:
@@ -141,6 +178,16 @@ def test_removing_a_shard_raises_exporter_down_and_pages_nobody_per_site(stack: 
             WAIT,
             what="the admin app to receive UpwatchExporterDown",
         )
+        # The operations contact is told: by email (Alertmanager) and SMS (the hook).
+        down_subject = f"[DOWN] Upwatch exporter {instance} is down: its sites are not monitored"
+        stack.smtp.wait_for(
+            lambda m: OPS.email in m.rcpt_tos and m.subject == down_subject, timeout=WAIT
+        )
+        stack.twilio.wait_for(
+            lambda s: s.to == OPS.phone
+            and s.body == f"Upwatch exporter {instance} is down: its sites are not monitored",
+            timeout=WAIT,
+        )
         # ... and none per site: SiteDown only for the site that was already down,
         # held (still firing in Alertmanager, no resolved message).
         firing = stack.query('ALERTS{alertname="SiteDown",alertstate="firing"}')
@@ -174,6 +221,16 @@ def test_removing_a_shard_raises_exporter_down_and_pages_nobody_per_site(stack: 
         what="the restarted shard to confirm the outage",
         context=stack.log_tails,
     )
+    # ... and the operations contact hears that the exporter is back.
+    stack.smtp.wait_for(
+        lambda m: OPS.email in m.rcpt_tos
+        and m.subject == f"[UP] Upwatch exporter {instance} is back",
+        timeout=WAIT,
+    )
+    stack.twilio.wait_for(
+        lambda s: s.to == OPS.phone and s.body == f"Upwatch exporter {instance} is back",
+        timeout=WAIT,
+    )
     stack.up(was_down)
     stack.smtp.wait_for(
         lambda m: f"{was_down.slug}@example.com" in m.rcpt_tos and m.subject.startswith("[UP]"),
@@ -185,8 +242,15 @@ def test_removing_a_shard_raises_exporter_down_and_pages_nobody_per_site(stack: 
     for site in gone_sites[1:]:
         assert mails(stack, site.slug) == [], f"{site.slug} was paged while its shard was away"
     assert len(mails(stack, other.slug, "[DOWN]")) == len(mails(stack, other.slug, "[UP]")) == 1
-    # The exporter's alert reached the admin app and no person: nobody else got mail.
-    everyone = {f"{slug}@example.com" for slug in stack.sites}
+    # The exporter's alert reached the operations contact, once each way, and no
+    # site's people; the operations contact got nothing about any site.
+    assert [m.subject for m in ops_mails(stack)] == [
+        f"[DOWN] Upwatch exporter {instance} is down: its sites are not monitored",
+        f"[UP] Upwatch exporter {instance} is back",
+    ]
+    assert len(ops_sms(stack, "down")) == len(ops_sms(stack, "up")) == 1
+    assert len(stack.twilio.messages(to=OPS.phone)) == 2
+    everyone = {f"{slug}@example.com" for slug in stack.sites} | {OPS.email}
     assert all(set(m.rcpt_tos) <= everyone for m in stack.smtp.messages())
     incidents = stack.incidents(was_down)
     assert len(incidents) == 1 and incidents[0]["ended_at"] is not None
