@@ -15,7 +15,7 @@ APT_BINARIES := prometheus:prometheus promtool:prometheus \
 # PostgreSQL's server binaries are not on PATH: looked for by their own path
 APT_PATHS := /usr/lib/postgresql/*/bin/initdb:postgresql /usr/bin/chromium:chromium
 
-.PHONY: run test bench lint setup system-deps venv clean
+.PHONY: run test bench bench-scale lint setup system-deps venv clean
 
 run: setup
 	$(PY) scripts/run_stack.py
@@ -26,6 +26,10 @@ test: setup lint
 bench: setup
 	$(PY) bench/prober.py
 	$(PY) bench/history.py
+
+# 10,000 and 30,000 sites over three exporter shards, and one exporter alone (~12 min)
+bench-scale: setup
+	$(PY) bench/scale.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -283,20 +283,25 @@ def write_sites(path: Path, n: int, port: int, interval: float, timeout: float) 
     path.write_text("\n".join(lines) + "\n")
 
 
-def prometheus_yaml(job: dict[str, Any], interval: float) -> str:
+def prometheus_yaml(job: dict[str, Any] | list[dict[str, Any]], interval: float) -> str:
+    """A Prometheus configuration with one scrape job (or several), all at ``interval``."""
     import yaml
 
     scrape = {
         "scrape_interval": dur(interval),
         "scrape_timeout": dur(max(1.0, round(interval * 0.9, 3))),
     }
+    jobs = job if isinstance(job, list) else [job]
     return yaml.safe_dump(
-        {"global": scrape, "scrape_configs": [{**scrape, **job}]}, sort_keys=False
+        {"global": scrape, "scrape_configs": [{**scrape, **j} for j in jobs]}, sort_keys=False
     )
 
 
-def start_prometheus(procs: Processes, d: Path, config: str) -> tuple[Proc, str]:
-    port = free_port()
+def start_prometheus(
+    procs: Processes, d: Path, config: str, port: int | None = None
+) -> tuple[Proc, str]:
+    """``port``: when the configuration must know it already (Prometheus scraping itself)."""
+    port = port or free_port()
     (d / "prometheus.yml").write_text(config)
     proc = procs.start(
         "prometheus",
@@ -984,11 +989,15 @@ FOOTNOTES = """\
 
 
 def table(
-    title: str, cols: list[tuple[str, dict[str, Any]]], ratio_of: tuple[int, int] | None
+    title: str,
+    cols: list[tuple[str, dict[str, Any]]],
+    ratio_of: tuple[int, int] | None,
+    rows: list[Row] | None = None,
+    ratio_head: str = "Upwatch/bb",
 ) -> str:
-    head = ["", *[c[0] for c in cols]] + (["Upwatch/bb"] if ratio_of else [])
+    head = ["", *[c[0] for c in cols]] + ([ratio_head] if ratio_of else [])
     body = []
-    for label, get, unit, with_ratio in ROWS:
+    for label, get, unit, with_ratio in rows or ROWS:
         values = []
         for _name, r in cols:
             try:
