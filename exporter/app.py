@@ -199,6 +199,7 @@ class Exporter:
         if site is None or state is None:
             return None  # removed while the probe ran
         transition = state.observe(result, site.confirmations)
+        self.renderer.update(site_id, state)  # /metrics lines, ready for the next scrape
         if self.sink is not None:
             self.sink.submit(site_id, site.kind, result, state.up)  # never blocks
         if transition == DOWN:

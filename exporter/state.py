@@ -32,10 +32,14 @@ class SiteState:
     failures_by_reason: dict[str, int] = field(default_factory=dict)
     buckets: list[int] = field(default_factory=lambda: [0] * (len(DURATION_BUCKETS) + 1))
     duration_sum: float = 0.0
+    # Bumped by every observe(): the /metrics renderer re-renders a site's lines only
+    # when it changed (exporter.metrics.SiteRenderer).
+    version: int = 0
 
     def observe(self, result: ProbeResult, confirmations: int) -> str | None:
         """Record one probe result; return UP, DOWN or FIRST_UP when the site's state
         changed, else None."""
+        self.version += 1
         self.last_result = result
         self.buckets[bisect_left(DURATION_BUCKETS, result.duration_seconds)] += 1
         self.duration_sum += result.duration_seconds
