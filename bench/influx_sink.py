@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -34,31 +33,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
+from prober import cpu_seconds, pid_of  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 
 from exporter.probes import ProbeResult  # noqa: E402
 from exporter.sinks.influx import InfluxSettings, InfluxSink  # noqa: E402
 from tests.servers import exporter, victoria_metrics  # noqa: E402
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def pid_of(marker: str) -> int | None:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    return int(entry.name)
-            except OSError:
-                continue
-    return None
 
 
 def sink_alone(vm: str, points: int, batch_size: int) -> dict:

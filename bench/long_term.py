@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 import tempfile
 import time
@@ -37,8 +36,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
+from prober import cpu_seconds, pid_of  # noqa: E402
 
 from tests.integration.test_long_term_storage import (  # noqa: E402
     flush,
@@ -46,25 +47,6 @@ from tests.integration.test_long_term_storage import (  # noqa: E402
     shipped_remote_write,
 )
 from tests.servers import exporter, prometheus, victoria_metrics, wait_query  # noqa: E402
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def pid_of(marker: str) -> int | None:
-    """The process whose command line contains ``marker`` (our VictoriaMetrics)."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    return int(entry.name)
-            except OSError:
-                continue
-    return None
 
 
 def main() -> None:

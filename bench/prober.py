@@ -101,6 +101,22 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+cpu_seconds = _cpu_of  # user + system CPU seconds of a process so far (0 when gone)
+
+
+def pid_of(marker: str) -> int | None:
+    """The process whose command line contains ``marker``, for processes another
+    helper started (tests.servers), or None."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None
+
+
 def _children(pid: int) -> list[int]:
     kids: list[int] = []
     with contextlib.suppress(OSError):

@@ -380,7 +380,9 @@ class BadSite:
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _requests: list[RecordedRequest] = field(default_factory=list, init=False, repr=False)
-    _switches: dict[tuple[str, str | None], bool] = field(default_factory=dict, init=False, repr=False)
+    _switches: dict[tuple[str, str | None], bool] = field(
+        default_factory=dict, init=False, repr=False
+    )
     _stopping: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     # ---------------------------------------------------------------- lifecycle

@@ -23,6 +23,7 @@ def user_agent(location: str | None = None) -> str:
     where a probe came from in the access log."""
     return USER_AGENT if not location else f"Upwatch/0.1 (+uptime probe; location={location})"
 
+
 _CONNECT_ERRNOS = {
     errno.ECONNREFUSED,
     errno.ECONNRESET,

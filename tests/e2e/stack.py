@@ -140,7 +140,9 @@ def prometheus_config(
         jobs["upwatch-exporter"]["static_configs"] = [{"targets": list(exporters)}]
     if alertmanagers:
         jobs["alertmanager"]["static_configs"] = [{"targets": list(alertmanagers)}]
-        config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": list(alertmanagers)}]}]
+        config["alerting"]["alertmanagers"] = [
+            {"static_configs": [{"targets": list(alertmanagers)}]}
+        ]
     config["rule_files"] = [
         p if os.path.isabs(p) else str(shipped.parent / p) for p in config.get("rule_files") or []
     ]
@@ -446,9 +448,13 @@ class Stack:
             Service(
                 spec.name if len(self.exporter_specs) > 1 else "exporter",
                 [
-                    sys.executable, "-m", "exporter",
-                    "--config", str(work / "admin" / "sites.yml"),
-                    "--listen", f"127.0.0.1:{port}",
+                    sys.executable,
+                    "-m",
+                    "exporter",
+                    "--config",
+                    str(work / "admin" / "sites.yml"),
+                    "--listen",
+                    f"127.0.0.1:{port}",
                     *spec.args(),
                 ],
                 f"http://127.0.0.1:{port}/healthz",

@@ -70,7 +70,12 @@ def test_the_members_form_one_cluster_with_the_same_configuration(stack: Stack) 
         return cluster["status"], len(cluster.get("peers") or [])
 
     for url in stack.alertmanager_urls:
-        wait_until(lambda u=url: peers(u), lambda p: p == ("ready", MEMBERS), WAIT, what=f"{url} to see the cluster")
+        wait_until(
+            lambda u=url: peers(u),
+            lambda p: p == ("ready", MEMBERS),
+            WAIT,
+            what=f"{url} to see the cluster",
+        )
     # The admin app reloaded every member: each runs the site's receiver.
     for url in stack.alertmanager_urls:
         wait_until(
@@ -87,9 +92,13 @@ def test_one_email_and_one_sms_per_person_per_event_even_when_a_member_dies(stac
 
     stack.down(site)
     for c in (ANN, BEN):
-        stack.smtp.wait_for(lambda m, a=c.email: a in m.rcpt_tos and m.subject.startswith("[DOWN]"), timeout=WAIT)
+        stack.smtp.wait_for(
+            lambda m, a=c.email: a in m.rcpt_tos and m.subject.startswith("[DOWN]"), timeout=WAIT
+        )
     for c in (ANN, CAT):
-        stack.twilio.wait_for(lambda s, p=c.phone: s.to == p and sms_kind(s.body) == "down", timeout=WAIT)
+        stack.twilio.wait_for(
+            lambda s, p=c.phone: s.to == p and sms_kind(s.body) == "down", timeout=WAIT
+        )
     # Prometheus sent the alert to every member ...
     for url in stack.alertmanager_urls:
         r = httpx.get(f"{url}/api/v2/alerts", params={"filter": 'site="cluster"'}, timeout=10)
@@ -114,9 +123,13 @@ def test_one_email_and_one_sms_per_person_per_event_even_when_a_member_dies(stac
 
     stack.up(site)
     for c in (ANN, BEN):
-        stack.smtp.wait_for(lambda m, a=c.email: a in m.rcpt_tos and m.subject.startswith("[UP]"), timeout=WAIT)
+        stack.smtp.wait_for(
+            lambda m, a=c.email: a in m.rcpt_tos and m.subject.startswith("[UP]"), timeout=WAIT
+        )
     for c in (ANN, CAT):
-        stack.twilio.wait_for(lambda s, p=c.phone: s.to == p and sms_kind(s.body) == "up", timeout=WAIT)
+        stack.twilio.wait_for(
+            lambda s, p=c.phone: s.to == p and sms_kind(s.body) == "up", timeout=WAIT
+        )
     time.sleep(SETTLE)
     assert [len(emails(stack, c, "[UP]")) for c in (ANN, BEN)] == [1, 1]
     assert [len(texts(stack, c, "up")) for c in (ANN, CAT)] == [1, 1]

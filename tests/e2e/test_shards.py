@@ -92,7 +92,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def mails(stack: Stack, slug: str, prefix: str = "") -> list[Mail]:
-    return [m for m in stack.smtp.messages(to=f"{slug}@example.com") if m.subject.startswith(prefix)]
+    return [
+        m for m in stack.smtp.messages(to=f"{slug}@example.com") if m.subject.startswith(prefix)
+    ]
 
 
 def ops_mails(stack: Stack, prefix: str = "") -> list[Mail]:
@@ -142,7 +144,9 @@ def test_every_site_is_probed_by_exactly_one_exporter_once_per_interval(stack: S
     # The exporters' own counters agree: the probes of a site are counted by one
     # exporter only.
     counted = stack.query("count by (site) (upwatch_probes_total > 0)")
-    assert {s["metric"]["site"]: s["value"][1] for s in counted} == {slug: "1" for slug in stack.sites}
+    assert {s["metric"]["site"]: s["value"][1] for s in counted} == {
+        slug: "1" for slug in stack.sites
+    }
 
 
 def test_removing_a_shard_raises_exporter_down_and_pages_nobody_per_site(stack: Stack) -> None:
@@ -169,10 +173,15 @@ def test_removing_a_shard_raises_exporter_down_and_pages_nobody_per_site(stack: 
                 if a["metric"].get("instance") == instance
             ]
 
-        wait_until(exporter_down, bool, 120, what="UpwatchExporterDown to fire", context=stack.log_tails)
+        wait_until(
+            exporter_down, bool, 120, what="UpwatchExporterDown to fire", context=stack.log_tails
+        )
         wait_until(
             lambda: stack.metric(
-                "admin", "upwatch_admin_alerts_total", alertname="UpwatchExporterDown", status="firing"
+                "admin",
+                "upwatch_admin_alerts_total",
+                alertname="UpwatchExporterDown",
+                status="firing",
             ),
             lambda n: n >= 1,
             WAIT,
@@ -184,8 +193,10 @@ def test_removing_a_shard_raises_exporter_down_and_pages_nobody_per_site(stack: 
             lambda m: OPS.email in m.rcpt_tos and m.subject == down_subject, timeout=WAIT
         )
         stack.twilio.wait_for(
-            lambda s: s.to == OPS.phone
-            and s.body == f"Upwatch exporter {instance} is down: its sites are not monitored",
+            lambda s: (
+                s.to == OPS.phone
+                and s.body == f"Upwatch exporter {instance} is down: its sites are not monitored"
+            ),
             timeout=WAIT,
         )
         # ... and none per site: SiteDown only for the site that was already down,
@@ -223,8 +234,9 @@ def test_removing_a_shard_raises_exporter_down_and_pages_nobody_per_site(stack: 
     )
     # ... and the operations contact hears that the exporter is back.
     stack.smtp.wait_for(
-        lambda m: OPS.email in m.rcpt_tos
-        and m.subject == f"[UP] Upwatch exporter {instance} is back",
+        lambda m: (
+            OPS.email in m.rcpt_tos and m.subject == f"[UP] Upwatch exporter {instance} is back"
+        ),
         timeout=WAIT,
     )
     stack.twilio.wait_for(

@@ -554,12 +554,16 @@ def test_the_sink_can_be_configured_from_the_environment_as_compose_does():
     off = {"UPWATCH_INFLUX_URL": "", "UPWATCH_INFLUX_ORG": "", "UPWATCH_INFLUX_BUCKET": ""}
     assert settings(off) is None
     on = settings(
-        {"UPWATCH_INFLUX_URL": "http://vm:8428", "UPWATCH_INFLUX_ORG": "ops", "UPWATCH_INFLUX_BUCKET": "probes"}
+        {
+            "UPWATCH_INFLUX_URL": "http://vm:8428",
+            "UPWATCH_INFLUX_ORG": "ops",
+            "UPWATCH_INFLUX_BUCKET": "probes",
+        }
     )
     assert (on.url, on.org, on.bucket) == ("http://vm:8428", "ops", "probes")
     # the command line wins over the environment
-    assert settings({"UPWATCH_INFLUX_URL": "http://vm:8428"}, "--influx-url=http://other:8086").url == (
-        "http://other:8086"
-    )
+    assert settings(
+        {"UPWATCH_INFLUX_URL": "http://vm:8428"}, "--influx-url=http://other:8086"
+    ).url == ("http://other:8086")
     with pytest.raises(SystemExit):
         settings({"UPWATCH_INFLUX_URL": "ftp://vm"})
