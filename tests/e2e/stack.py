@@ -87,6 +87,9 @@ class Timing:
     # The sites this stack adds (None: the admin app's defaults, 30 s and 2)
     site_interval: str | None = "1s"
     confirmations: int | None = 2
+    # The `for` of UpwatchExporterDown (shipped: 1m, four failed scrapes at 15 s;
+    # here the same four at 1 s, with a margin). promtool tests cover the shipped one.
+    exporter_down_for: str | None = "5s"
 
     @property
     def shipped_alertmanager(self) -> bool:
@@ -97,7 +100,7 @@ class Timing:
 
 
 FAST = Timing()
-SHIPPED = Timing(None, None, None, None, None, None, None)
+SHIPPED = Timing(None, None, None, None, None, None, None, None)
 
 
 def parse_duration(text: str) -> float:
@@ -120,11 +123,29 @@ def _replace_ports(text: str, ports: dict[str, int]) -> str:
     return text
 
 
+def timed_rules(timing: Timing, out_dir: Path) -> list[str]:
+    """The shipped rule files, with the `for` of UpwatchExporterDown from ``timing``
+    when it sets one: copies in ``out_dir``; else the shipped files themselves."""
+    shipped = sorted((ROOT / "prometheus" / "rules").glob("*.yml"))
+    if not timing.exporter_down_for:
+        return [str(p) for p in shipped]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path in shipped:
+        rules = yaml.safe_load(path.read_text())
+        for group in rules["groups"]:
+            for rule in group["rules"]:
+                if rule.get("alert") == "UpwatchExporterDown":
+                    rule["for"] = timing.exporter_down_for
+        (out_dir / path.name).write_text(yaml.safe_dump(rules, sort_keys=False))
+    return [str(out_dir / "*.yml")]
+
+
 def prometheus_config(
     ports: dict[str, int],
     timing: Timing,
     exporters: Sequence[str] = (),
     alertmanagers: Sequence[str] = (),
+    rule_files: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The shipped prometheus/prometheus.yml with this stack's ports, absolute rule
     paths and (unless shipped) the short scrape and evaluation intervals.
@@ -143,7 +164,7 @@ def prometheus_config(
         config["alerting"]["alertmanagers"] = [
             {"static_configs": [{"targets": list(alertmanagers)}]}
         ]
-    config["rule_files"] = [
+    config["rule_files"] = list(rule_files) or [
         p if os.path.isabs(p) else str(shipped.parent / p) for p in config.get("rule_files") or []
     ]
     glob = config.setdefault("global", {})
@@ -471,6 +492,7 @@ class Stack:
                     self.timing,
                     [f"127.0.0.1:{port}" for port in self.exporter_ports],
                     [f"127.0.0.1:{port}" for port in self.alertmanager_ports],
+                    timed_rules(self.timing, work / "prometheus" / "rules"),
                 )
             )
         )

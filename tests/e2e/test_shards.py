@@ -10,8 +10,8 @@ one site list the admin app writes, Prometheus scrapes all three, and
   told about the exporter instead: one email and one SMS when it is down, one of
   each when it is back.
 
-The stack is ``tests/e2e/stack.py`` with 1 s intervals (the shipped rule's
-``for: 1m`` on ``UpwatchExporterDown`` is kept, so the second test waits a minute).
+The stack is ``tests/e2e/stack.py`` with 1 s intervals (and ``for: 5s`` on
+``UpwatchExporterDown``: the shipped minute is four failed scrapes at 15 s).
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def test_removing_a_shard_raises_exporter_down_and_pages_nobody_per_site(stack: 
 
     exporter.stop()
     try:
-        # One alert about the exporter, after its `for: 1m` ...
+        # One alert about the exporter, after its `for` ...
         def exporter_down() -> list[dict]:
             return [
                 a

@@ -114,36 +114,72 @@ def _promtool(*args: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def _backfill_passes() -> list[tuple[list[dict], bool]]:
-    """The uptime rule groups of the shipped file in the order they depend on each
-    other: [(groups, is_last)]. A group's references to its own rules (fallbacks)
-    do not count."""
-    groups = [
-        g
-        for g in rules_file()["groups"]
-        if any(
-            r.get("record", "").startswith(("site:upwatch_site_up:", "site:upwatch_uptime:"))
-            for r in g["rules"]
-        )
-    ]
-    defined = {r["record"]: g["name"] for g in groups for r in g["rules"] if "record" in r}
-    needs = {
-        g["name"]: {
-            defined[name]
-            for r in g["rules"]
-            for name in re.findall(r"site:[a-z0-9_:]+", r["expr"])
-            if name in defined and defined[name] != g["name"]
-        }
-        for g in groups
+_RECORDED_NAME = re.compile(r"\b[a-z_]+:[a-z0-9_:]+")
+
+
+def _recording_rules() -> dict[str, tuple[dict, dict]]:
+    """record name -> (its group, the rule)."""
+    return {
+        r["record"]: (g, r) for g in rules_file()["groups"] for r in g["rules"] if "record" in r
     }
-    passes: list[list[dict]] = []
+
+
+def expanded_expr(name: str) -> str:
+    """A recording rule's expression with every recorded series it reads (not over
+    a range) replaced by that rule's own expression, recursively: the same values
+    from the raw series alone, at any step."""
+    rules = _recording_rules()
+
+    def expand(expr: str) -> str:
+        def sub(m: re.Match) -> str:
+            ref = m.group(0)
+            after = expr[m.end() :].lstrip()
+            if ref not in rules or ref == name or after.startswith("["):
+                return ref
+            return f"({expand(rules[ref][1]['expr'])})"
+
+        return _RECORDED_NAME.sub(sub, expr)
+
+    return expand(rule_expr(name))
+
+
+def _backfill_passes() -> list[tuple[list[dict], bool]]:
+    """The uptime recording rules of the shipped file, and every rule they read, in
+    the order they depend on each other: [(groups, short)]. promtool backfills each
+    rule from the data already in the TSDB, so a rule goes in a later pass than
+    every rule it reads, also within one group (a rule's fallback to itself does not
+    count). ``short``: a pass of ratio rules only, whose values matter at "now"."""
+    rules = _recording_rules()
+
+    def reads(name: str) -> set[str]:
+        expr = rules[name][1]["expr"]
+        return {ref for ref in _RECORDED_NAME.findall(expr) if ref in rules and ref != name}
+
+    wanted = {n for n in rules if n.startswith(("site:upwatch_site_up:", "site:upwatch_uptime:"))}
+    todo = list(wanted)
+    while todo:
+        for ref in reads(todo.pop()):
+            if ref not in wanted:
+                wanted.add(ref)
+                todo.append(ref)
+    passes: list[list[str]] = []
     done: set[str] = set()
-    while len(done) < len(groups):
-        ready = [g for g in groups if g["name"] not in done and needs[g["name"]] <= done]
-        assert ready, f"the uptime rule groups depend on each other in a circle: {needs}"
-        passes.append(ready)
-        done |= {g["name"] for g in ready}
-    return [(p, i == len(passes) - 1) for i, p in enumerate(passes)]
+    while len(done) < len(wanted):
+        ready = sorted(n for n in wanted - done if reads(n) <= done)
+        assert ready, f"the uptime rules depend on each other in a circle: {wanted - done}"
+        # the ratios apart: they are backfilled over the last minutes only
+        ratios = [n for n in ready if n.startswith("site:upwatch_uptime:")]
+        passes += [p for p in ([n for n in ready if n not in ratios], ratios) if p]
+        done |= set(ready)
+    out = []
+    for names in passes:
+        groups = []
+        for g in rules_file()["groups"]:
+            mine = [r for r in g["rules"] if r.get("record") in names]
+            if mine:
+                groups.append({**{k: v for k, v in g.items() if k != "rules"}, "rules": mine})
+        out.append((groups, all(n.startswith("site:upwatch_uptime:") for n in names)))
+    return out
 
 
 def _prom_config() -> dict:
@@ -164,12 +200,12 @@ def tsdb(tmp_path_factory: pytest.TempPathFactory, sites: list[GoldenSite]) -> P
     tsdb = work / "tsdb"
     _promtool("tsdb", "create-blocks-from", "openmetrics", BLOCKS_OF, "-q", str(source), str(tsdb))
     source.unlink()
-    for n, (groups, last) in enumerate(_backfill_passes()):
+    for n, (groups, short) in enumerate(_backfill_passes()):
         rules = work / f"pass{n}.yml"
         rules.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
         out = work / f"pass{n}-blocks"
         # the tiles need the whole history; the ratios only their value at "now"
-        start = NOW_TS - 600 if last else HISTORY_START_TS - 86400
+        start = NOW_TS - 600 if short else HISTORY_START_TS - 86400
         with prometheus_on_tsdb(work, tsdb, {"global": {}}) as url:
             _promtool(
                 "tsdb",
@@ -447,7 +483,7 @@ def test_the_two_stores_agree_except_on_maintenance_windows(sites: list[GoldenSi
 @pytest.mark.parametrize("window", list(WINDOWS))
 def test_the_base_rule_over_each_window(prom: str, sites: list[GoldenSite], window: str):
     seconds = WINDOWS[window]
-    base = rule_expr(BASE_RULE)
+    base = expanded_expr(BASE_RULE)
     sub = f"({base})[{seconds}s:{PROM_STEP}s]"
     got = instant(prom, f"sum_over_time({sub}) / count_over_time({sub})")
     assert sorted(got) == sorted(s.slug for s in sites)
