@@ -299,8 +299,15 @@ def write_sites(path: Path, n: int, port: int, interval: float, timeout: float) 
     path.write_text("\n".join(lines) + "\n")
 
 
-def prometheus_yaml(job: dict[str, Any] | list[dict[str, Any]], interval: float) -> str:
-    """A Prometheus configuration with one scrape job (or several), all at ``interval``."""
+def prometheus_yaml(
+    job: dict[str, Any] | list[dict[str, Any]],
+    interval: float,
+    rule_files: list[str] | None = None,
+    evaluation_interval: float | None = None,
+) -> str:
+    """A Prometheus configuration with one scrape job (or several), all at ``interval``;
+    with ``rule_files`` (absolute paths), evaluated every ``evaluation_interval``
+    seconds (Prometheus' default is 1 m; the shipped prometheus.yml has 15 s)."""
     import yaml
 
     scrape = {
@@ -308,9 +315,14 @@ def prometheus_yaml(job: dict[str, Any] | list[dict[str, Any]], interval: float)
         "scrape_timeout": dur(max(1.0, round(interval * 0.9, 3))),
     }
     jobs = job if isinstance(job, list) else [job]
-    return yaml.safe_dump(
-        {"global": scrape, "scrape_configs": [{**scrape, **j} for j in jobs]}, sort_keys=False
-    )
+    glob: dict[str, Any] = dict(scrape)
+    if evaluation_interval:
+        glob["evaluation_interval"] = dur(evaluation_interval)
+    config: dict[str, Any] = {"global": glob}
+    if rule_files:
+        config["rule_files"] = list(rule_files)
+    config["scrape_configs"] = [{**scrape, **j} for j in jobs]
+    return yaml.safe_dump(config, sort_keys=False)
 
 
 def start_prometheus(

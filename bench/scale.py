@@ -1,14 +1,17 @@
 """Benchmark: many sites over several exporter shards on one machine (issue 7).
 
     .venv/bin/python bench/scale.py [--sites 10000 30000] [--interval 30] [--shards 3]
-        [--duration SECONDS] [--scrape-interval 15] [--no-baseline]
+        [--duration SECONDS] [--scrape-interval 15] [--no-baseline] [--no-rules]
 
 For each N of ``--sites``, one run after the other on the same machine:
 
 (a) sharded: nginx on loopback serving N distinct URLs, ``--shards`` exporters
     (``upwatch-exporter --shard i/S``, one port each) on the same site list of N sites
     probed every ``--interval`` seconds, and one Prometheus scraping all of them and
-    itself every ``--scrape-interval`` seconds (the shipped prometheus.yml's 15 s);
+    itself every ``--scrape-interval`` seconds (the shipped prometheus.yml's 15 s),
+    and evaluating the shipped rules, prometheus/rules/*.yml (absolute paths), every
+    ``--evaluation-interval`` seconds (15 s; groups with their own ``interval`` keep
+    it) unless ``--no-rules``;
 (b) baseline: the same with one unsharded exporter probing all N sites.
 
 Before them, once, a small exporter (``--small-sites``, default 100) gives the RSS
@@ -43,6 +46,16 @@ How each figure is measured:
   (its self-scrape) between the samples before each end of the window, per second
   (``rate()`` over the window when that misses);
   ``prometheus_tsdb_head_series`` after the window (read from its /metrics).
+- rule evaluation, per group: every evaluation that started in the window, from
+  /api/v1/rules read every 2 s in a thread (the group's and each rule's
+  evaluationTime; avg, max, max / the group's interval); avg and max of the
+  self-scraped ``prometheus_rule_group_last_duration_seconds``; the increase of
+  ``prometheus_rule_group_iterations_missed_total`` and
+  ``prometheus_rule_evaluation_failures_total``;
+  ``prometheus_rule_group_last_evaluation_samples``; the series the recording rules
+  wrote (``count({__name__=~".+:.+"})``). Groups not evaluated in the window (5 m,
+  1 h) have their queries timed once after it (``stats=all``). The rules' [1h]
+  windows hold only the run's few minutes of samples: the report says how many.
 
 Results are printed and written to bench/results/scale-<timestamp>.json. Helpers
 (processes, nginx, Prometheus, /proc, PromQL, the table) come from bench/prober.py.
@@ -55,10 +68,12 @@ import datetime as dt
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -81,6 +96,7 @@ from prober import (
     proc_stat_busy,
     prometheus_yaml,
     promql,
+    promql_value,
     raise_nofile_limit,
     read_access_log,
     say,
@@ -96,6 +112,9 @@ from prober import (
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 LAG_TARGET = 0.25
 READY_CAP = 25.0  # seconds to wait, after the warm-up, for every exporter's first scrape
+# The shipped rules read up{job="upwatch-exporter"}: the exporters' job has that name.
+JOB = "upwatch-exporter"
+RULES_DIR = ROOT / "prometheus" / "rules"  # *.yml only: rules/tests/ are promtool's tests
 
 
 # --------------------------------------------------------------------------- PromQL
@@ -162,6 +181,216 @@ def sum_buckets(many: list[list[tuple[float, float]]]) -> list[tuple[float, floa
         for le, c in buckets:
             acc[le] = acc.get(le, 0.0) + c
     return sorted(acc.items())
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def rfc3339(text: str) -> float | None:
+    """Unix seconds of Prometheus' RFC 3339 times (nanoseconds, Z or an offset);
+    None for Go's zero time (a group or rule not evaluated yet)."""
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", text or "")
+    if not m or m[1].startswith("0001-"):
+        return None
+    tz = "+00:00" if m[3] == "Z" else m[3]
+    return dt.datetime.fromisoformat(m[1] + tz).timestamp() + float(m[2] or 0)
+
+
+class RulePoller:
+    """Reads /api/v1/rules every ``every`` seconds in a thread, from Prometheus' start
+    to the window's end: each group's and each rule's last evaluation (its start) and
+    how long it took. A group's figures stay until its next evaluation (15 s or more
+    later), so every evaluation is seen, once (kept by its start time)."""
+
+    def __init__(self, url: str, every: float = 2.0) -> None:
+        self.url, self.every = url, every
+        # (file, group) -> its interval and rules, as the API lists them
+        self.groups: dict[tuple[str, str], dict[str, Any]] = {}
+        # (file, group, start) -> seconds; (file, group, rule index, start) -> seconds
+        self.group_evals: dict[tuple[str, str, float], float] = {}
+        self.rule_evals: dict[tuple[str, str, int, float], float] = {}
+        self.polls = self.errors = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rule-poller", daemon=True)
+
+    def __enter__(self) -> RulePoller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(15)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                r = httpx.get(f"{self.url}/api/v1/rules", timeout=10)
+                r.raise_for_status()
+                self.poll(r.json()["data"]["groups"])
+            except (httpx.HTTPError, ValueError, KeyError):
+                self.errors += 1
+            self._stop.wait(self.every)
+
+    def poll(self, groups: list[dict[str, Any]]) -> None:
+        self.polls += 1
+        for grp in groups:
+            file, name = grp["file"], grp["name"]
+            self.groups[(file, name)] = {
+                "interval_s": float(grp.get("interval") or 0) or None,
+                "rules": [rule.get("name", "?") for rule in grp["rules"]],
+                "queries": [rule.get("query") for rule in grp["rules"]],
+            }
+            at = rfc3339(grp.get("lastEvaluation", ""))
+            if at is not None:
+                self.group_evals.setdefault((file, name, at), float(grp["evaluationTime"]))
+            for i, rule in enumerate(grp["rules"]):
+                at = rfc3339(rule.get("lastEvaluation", ""))
+                if at is not None:
+                    self.rule_evals.setdefault((file, name, i, at), float(rule["evaluationTime"]))
+
+    def in_window(self, t0: float, t1: float) -> dict[tuple[str, str], list[float]]:
+        out: dict[tuple[str, str], list[float]] = {key: [] for key in self.groups}
+        for (file, name, at), secs in sorted(self.group_evals.items()):
+            if t0 <= at < t1:
+                out.setdefault((file, name), []).append(secs)
+        return out
+
+    def rules_in_window(self, t0: float, t1: float) -> dict[tuple[str, str, int], list[float]]:
+        out: dict[tuple[str, str, int], list[float]] = {}
+        for (file, name, i, at), secs in sorted(self.rule_evals.items()):
+            if t0 <= at < t1:
+                out.setdefault((file, name, i), []).append(secs)
+        return out
+
+
+def query_time(prom_url: str, query: str, at: float) -> float | None:
+    """How long Prometheus takes to evaluate ``query`` once at ``at``: its own
+    ``stats=all`` evalTotalTime when it reports one, else the request's wall time."""
+    t = time.perf_counter()
+    try:
+        r = httpx.get(
+            f"{prom_url}/api/v1/query",
+            params={"query": query, "time": f"{at:.3f}", "stats": "all"},
+            timeout=120,
+        )
+    except httpx.HTTPError:
+        return None
+    wall = time.perf_counter() - t
+    if r.status_code != 200:
+        return None
+    timings = (r.json()["data"].get("stats") or {}).get("timings") or {}
+    return timings.get("evalTotalTime", wall)
+
+
+def rule_figures(
+    prom_url: str, poller: RulePoller, t0: float, t1: float, rule_files: list[str]
+) -> dict[str, Any]:
+    """Per rule group over the window [t0, t1): its evaluations (from the poller), the
+    self-scraped prometheus_rule_group_* metrics, and the series the rules wrote."""
+    rng = f"{round(t1 - t0)}s"
+    by_group = "rule_group"
+
+    def per_group(query: str) -> dict[str, float]:
+        return by_label(prom_url, query, t1, by_group)
+
+    def increase(metric: str) -> dict[str, float]:
+        exact = counter_increase(prom_url, metric, t0, t1, by=by_group)
+        out = {k: v["increase"] for k, v in exact.items()}
+        for k, v in per_group(f"sum by ({by_group}) (increase({metric}[{rng}]))").items():
+            out.setdefault(k, v)  # fewer than two self-scrapes: increase() over the window
+        return out
+
+    last_avg = per_group(f"avg_over_time(prometheus_rule_group_last_duration_seconds[{rng}])")
+    last_max = per_group(f"max_over_time(prometheus_rule_group_last_duration_seconds[{rng}])")
+    interval = per_group("prometheus_rule_group_interval_seconds")
+    samples = per_group("prometheus_rule_group_last_evaluation_samples")
+    missed = increase("prometheus_rule_group_iterations_missed_total")
+    failures = increase("prometheus_rule_evaluation_failures_total")
+    iterations = increase("prometheus_rule_group_iterations_total")
+    evals = poller.in_window(t0, t1)
+    rule_evals = poller.rules_in_window(t0, t1)
+
+    groups, all_rules = [], []
+    for (file, name), info in poller.groups.items():
+        key = f"{file};{name}"
+        secs = evals.get((file, name), [])
+        every = info["interval_s"] or interval.get(key)
+        rules = []
+        for i, rule in enumerate(info["rules"]):
+            rs = rule_evals.get((file, name, i), [])
+            if rs:
+                label = rule if info["rules"].count(rule) == 1 else f"{rule} #{i + 1}"
+                rules.append(
+                    {
+                        "group": name,
+                        "rule": label,
+                        "evaluations": len(rs),
+                        "avg_s": sum(rs) / len(rs),
+                        "max_s": max(rs),
+                    }
+                )
+        rules.sort(key=lambda r: -r["avg_s"])
+        all_rules += rules
+        group: dict[str, Any] = {
+            "group": name,
+            "file": Path(file).name,
+            "interval_s": every,
+            "rules": len(info["rules"]),
+            "evaluations": len(secs),
+            "eval_s": {"avg": sum(secs) / len(secs), "max": max(secs)} if secs else None,
+            "share_of_interval": max(secs) / every if secs and every else None,
+            "last_duration_metric_s": {"avg": last_avg.get(key), "max": last_max.get(key)},
+            "iterations": iterations.get(key),
+            "iterations_missed": missed.get(key),
+            "evaluation_failures": failures.get(key),
+            "samples": samples.get(key),
+            "slowest_rule": rules[0] if rules else None,
+        }
+        if not secs:
+            # not evaluated in the window (5 m and 1 h groups start at an offset of up
+            # to their interval): each rule's query timed once at the window's end
+            times = [query_time(prom_url, q, t1) for q in info["queries"] if q]
+            group["ad_hoc_s"] = sum(t for t in times if t is not None) if times else None
+        groups.append(group)
+
+    evaluated = [g for g in groups if g["share_of_interval"] is not None]
+    slowest = max(evaluated, key=lambda g: g["share_of_interval"], default=None)
+    total_missed = sum(g["iterations_missed"] or 0 for g in groups)
+    total_failures = sum(g["evaluation_failures"] or 0 for g in groups)
+    summary = by_label(prom_url, "prometheus_rule_group_duration_seconds", t1, "quantile")
+    return {
+        "loaded": True,
+        "files": rule_files,
+        "groups": groups,
+        "rules_top": sorted(all_rules, key=lambda r: -r["avg_s"])[:8],
+        "slowest": {
+            "group": slowest["group"],
+            "interval_s": slowest["interval_s"],
+            "avg_s": slowest["eval_s"]["avg"],
+            "max_s": slowest["eval_s"]["max"],
+            "share": slowest["share_of_interval"],
+        }
+        if slowest
+        else None,
+        # seconds of rule evaluation per second of time, all groups (they run in
+        # parallel, each on its own goroutine)
+        "busy_per_s": sum(
+            g["eval_s"]["avg"] / g["interval_s"] for g in evaluated if g["interval_s"]
+        ),
+        "missed": total_missed,
+        "failures": total_failures,
+        "keeps_up": bool(evaluated)
+        and total_missed == 0
+        and all(g["share_of_interval"] < 1 for g in evaluated),
+        "recorded_series": promql_value(prom_url, 'count({__name__=~".+:.+"})', t1),
+        "group_duration_quantiles_s": {q: v for q, v in summary.items() if not math.isnan(v)},
+        # how full the rules' 1 h windows were: samples per series of upwatch_site_up
+        # in the last hour at the window's end (240 at a 15 s scrape, in steady state)
+        "samples_per_series_1h": promql_value(
+            prom_url, f'avg(count_over_time(upwatch_site_up{{job="{JOB}"}}[1h]))', t1
+        ),
+        "poller": {"polls": poller.polls, "errors": poller.errors},
+    }
 
 
 # --------------------------------------------------------------------------- runs
@@ -246,14 +475,16 @@ def run_stack(
         prom_port = free_port()
         jobs = [
             {
-                "job_name": "upwatch",
+                "job_name": JOB,
                 "static_configs": [{"targets": [f"127.0.0.1:{p}" for _, p in exporters]}],
             },
             {"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{prom_port}"]}]},
         ]
-        prom, prom_url = start_prometheus(
-            procs, d, prometheus_yaml(jobs, args.scrape_interval), port=prom_port
-        )
+        # the shipped rules, as prometheus/prometheus.yml loads them (rules/*.yml)
+        rule_files = [] if args.no_rules else sorted(str(f) for f in RULES_DIR.glob("*.yml"))
+        config = prometheus_yaml(jobs, args.scrape_interval, rule_files, args.evaluation_interval)
+        prom, prom_url = start_prometheus(procs, d, config, port=prom_port)
+        poller = RulePoller(prom_url)
         say(
             f"  {shards} exporter(s) ready in {startup_s:.1f}s, sites per exporter: "
             + " / ".join(f"{h['sites']:,}" for h in health)
@@ -262,7 +493,7 @@ def run_stack(
         waited: list[float] = []
 
         def ready() -> bool:
-            up = promql(prom_url, 'up{job="upwatch"} == 1')
+            up = promql(prom_url, f'up{{job="{JOB}"}} == 1')
             if len(up) >= shards:
                 return True
             waited.append(time.monotonic())
@@ -270,9 +501,14 @@ def run_stack(
 
         procs_measured = [nginx, *(p for p, _ in exporters), prom]
         kernel: list[Any] = [KernelTime("irq"), KernelTime("steal")]
-        w = measure(
-            [*procs_measured, *kernel], args.warmup, args.duration, f"{kind}, {n:,} sites", ready
-        )
+        with poller:
+            w = measure(
+                [*procs_measured, *kernel],
+                args.warmup,
+                args.duration,
+                f"{kind}, {n:,} sites" + ("" if rule_files else ", no rules"),
+                ready,
+            )
         all_up_at_start = not waited or waited[-1] - waited[0] <= READY_CAP
         window = w.t1 - w.t0
         # everything below runs after the CPU snapshot: it is not in the figures
@@ -290,17 +526,17 @@ def run_stack(
         lags = lag_buckets(prom_url, w.t0, w.t1)
         rng = f"{round(window)}s"
         scrape_avg = by_label(
-            prom_url, f'avg_over_time(scrape_duration_seconds{{job="upwatch"}}[{rng}])', w.t1
+            prom_url, f'avg_over_time(scrape_duration_seconds{{job="{JOB}"}}[{rng}])', w.t1
         )
         scrape_max = by_label(
-            prom_url, f'max_over_time(scrape_duration_seconds{{job="upwatch"}}[{rng}])', w.t1
+            prom_url, f'max_over_time(scrape_duration_seconds{{job="{JOB}"}}[{rng}])', w.t1
         )
         samples = by_label(
-            prom_url, f'max_over_time(scrape_samples_scraped{{job="upwatch"}}[{rng}])', w.t1
+            prom_url, f'max_over_time(scrape_samples_scraped{{job="{JOB}"}}[{rng}])', w.t1
         )
         scrapes_failed = by_label(
             prom_url,
-            f'count_over_time(up{{job="upwatch"}}[{rng}]) - sum_over_time(up{{job="upwatch"}}[{rng}])',
+            f'count_over_time(up{{job="{JOB}"}}[{rng}]) - sum_over_time(up{{job="{JOB}"}}[{rng}])',
             w.t1,
         )
         appended = counter_increase(
@@ -317,6 +553,11 @@ def run_stack(
                 "job",
             ).get("prometheus")
             appended = {"per_s": rate, "source": "rate() over the window"} if rate else None
+        rules = (
+            rule_figures(prom_url, poller, w.t0, w.t1, rule_files)
+            if rule_files
+            else {"loaded": False}
+        )
 
         small_rss = small["rss_mb"] * 2**20 if small else None
         small_n = small["sites"] if small else 0
@@ -437,6 +678,7 @@ def run_stack(
                 if appended and appended["per_s"]
                 else None,
             },
+            "rules": rules,
             "per_exporter": per_exporter,
         }
     finally:
@@ -497,6 +739,13 @@ SUMMARY_ROWS: list[Row] = [
     ("Prometheus CPU s / 1k samples", g("prometheus", "cpu_s_per_1k_samples"), "s", True),
     ("Prometheus RSS (peak)", g("memory", "prometheus_peak_mb"), "MB", True),
     ("  Prometheus RSS after the window", g("memory", "prometheus_rss_mb"), "MB", True),
+    ("rules: slowest group, max evaluation", g("rules", "slowest", "max_s"), "ms", True),
+    ("  its average", g("rules", "slowest", "avg_s"), "ms", True),
+    ("  max / its interval", g("rules", "slowest", "share"), "%", True),
+    ("rule evaluation, s per s (all groups)", g("rules", "busy_per_s"), "", True),
+    ("  missed iterations", g("rules", "missed"), "", False),
+    ("  rule evaluation failures", g("rules", "failures"), "", False),
+    ("  series written by the rules", g("rules", "recorded_series"), "", True),
     ("exporters' start-up (load + listen)", g("startup_s"), "s", False),
 ]
 
@@ -534,6 +783,27 @@ exporter with {small_n} sites) / (sites - {small_n}), per exporter; "together" s
 it once per exporter. Every exporter parses and validates the whole site list, so a
 shard's RSS follows the length of the list more than its own share: "per site of the
 whole list" divides by all N sites."""
+
+
+RULES_NOTES = """\
+Rules: the shipped prometheus/rules/*.yml, global evaluation interval {every:g} s (a
+group's own `interval` overrides it). Each group's evaluations whose start fell in the
+window, from /api/v1/rules read every 2 s (evaluationTime of the group and of each
+rule); "metric" is max_over_time(prometheus_rule_group_last_duration_seconds) as the
+self-scrape sampled it. missed / failed: increase of
+prometheus_rule_group_iterations_missed_total / prometheus_rule_evaluation_failures_total.
+samples: prometheus_rule_group_last_evaluation_samples (series a group wrote, or
+alerts it returned, at its last evaluation). A group with no evaluation in the window
+(the 5 m and 1 h groups start at an offset of up to their interval) has its rules'
+queries timed once after the window instead ("ad hoc", Prometheus' evalTotalTime).
+Prometheus' CPU, RSS, samples appended and head series include the rules' work.
+These figures under-state the steady state: the Prometheus of a run is minutes old,
+so the rules' [1h] windows (last_over_time in upwatch-sites and the quorum threshold,
+ratio_1h) held {fill} samples per series at the window's end, not the 240 of a full
+hour at a 15 s scrape; last_over_time reads whatever exists in its window, and
+decoding 240 samples per series instead costs more. The 24 h, 7 d and 30 d ratios
+read tiles that do not exist yet (they fall back to the shorter ratio), and the tile
+groups sum minutes, not 5 m or 1 h. Scale the [1h] rules' cost with care."""
 
 
 def derive(results: dict[str, Any]) -> None:
@@ -606,11 +876,85 @@ def report(results: dict[str, Any]) -> str:
             cols = [(f"{label_of(r)} {e['shard']}", e) for _, r in ok for e in r["per_exporter"]]
             out.append(table(f"{n} sites, per exporter", cols, None, rows=SHARD_ROWS))
             out.append("")
+    rule_runs = [
+        r
+        for runs in results["runs"].values()
+        for r in runs.values()
+        if (r.get("rules") or {}).get("loaded")
+    ]
+    for n, runs in results["runs"].items():
+        for r in runs.values():
+            if (r.get("rules") or {}).get("loaded"):
+                out += rules_table(n, r)
+                out.append("")
     if small:
         out.append(NOTES.format(cores=m["cores"], small_mb=small["rss_mb"], small_n=small["sites"]))
+    if rule_runs:
+        fills = [r["rules"]["samples_per_series_1h"] for r in rule_runs]
+        fill = (
+            "-"
+            if None in fills
+            else " to ".join(sorted({f"{min(fills):.0f}", f"{max(fills):.0f}"}))
+        )
+        out.append("")
+        out.append(RULES_NOTES.format(every=p.get("evaluation_interval", 15.0), fill=fill))
     out.append("")
     out += targets(results)
     return "\n".join(out)
+
+
+def grid(head: list[str], body: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+    lines = []
+    for r in [head, *body]:
+        cells = [r[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)
+        ]
+        lines.append(" | ".join(cells))
+    lines.insert(1, "-" * len(lines[0]))
+    return lines
+
+
+def rules_table(n: str, r: dict[str, Any]) -> list[str]:
+    """One line per rule group, then the rules that took longest."""
+    ru = r["rules"]
+    out = [f"{n} sites, {label_of(r)}: rule groups over the {r['window_s']:.0f} s window"]
+    head = ["group", "interval", "evals", "avg", "max", "max/interval", "metric max"]
+    head += ["missed", "failed", "samples", "slowest rule (avg)"]
+    body = []
+    for grp in ru["groups"]:
+        ev, slow = grp["eval_s"] or {}, grp["slowest_rule"]
+        if grp["evaluations"]:
+            avg, mx = fmt(ev.get("avg"), "ms"), fmt(ev.get("max"), "ms")
+        else:
+            avg, mx = "-", f"ad hoc {fmt(grp.get('ad_hoc_s'), 'ms')}"
+        body.append(
+            [
+                grp["group"],
+                f"{grp['interval_s']:g} s" if grp["interval_s"] else "-",
+                str(grp["evaluations"]),
+                avg,
+                mx,
+                fmt(grp["share_of_interval"], "%"),
+                fmt(grp["last_duration_metric_s"]["max"], "ms"),
+                fmt(grp["iterations_missed"]),
+                fmt(grp["evaluation_failures"]),
+                fmt(grp["samples"]),
+                f"{slow['rule']} {fmt(slow['avg_s'], 'ms')}" if slow else "-",
+            ]
+        )
+    out += grid(head, body)
+    top = ", ".join(
+        f"{t['rule']} ({t['group']}) {fmt(t['avg_s'], 'ms')}" for t in ru["rules_top"][:5]
+    )
+    out.append(f"  longest rules, average per evaluation: {top or '-'}")
+    q = ru.get("group_duration_quantiles_s") or {}
+    if q:
+        out.append(
+            "  prometheus_rule_group_duration_seconds (every group, last 10 min): "
+            + ", ".join(f"q{k} {fmt(v, 'ms')}" for k, v in sorted(q.items()))
+        )
+    return out
 
 
 def label_of(r: dict[str, Any]) -> str:
@@ -637,6 +981,25 @@ def targets(results: dict[str, Any]) -> list[str]:
                 f"{r['scheduled_per_s']:.1f} probes/s ({share:.1%}), {lag} "
                 f"-> {'keeps up' if kept else 'FALLS BEHIND'}"
             )
+            ru = r.get("rules") or {}
+            if ru.get("loaded"):
+                slow = ru["slowest"]
+                worst = (
+                    f"slowest group {slow['group']} max {fmt(slow['max_s'], 'ms')}, "
+                    f"{slow['share']:.1%} of its {slow['interval_s']:g} s"
+                    if slow
+                    else "no group evaluated in the window"
+                )
+                stale = (
+                    " (on stale input: no scrape of the exporters succeeded in the window)"
+                    if p99 is None
+                    else ""
+                )
+                out.append(
+                    f"  rules: {worst}; missed iterations {fmt(ru['missed'])}, failures "
+                    f"{fmt(ru['failures'])} -> {'keep up' if ru['keeps_up'] else 'FALL BEHIND'}"
+                    + stale
+                )
     return out
 
 
@@ -654,6 +1017,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--scrape-interval", type=float, default=15.0, metavar="SECONDS",
         help="Prometheus' scrape interval (default 15, as prometheus/prometheus.yml)",
+    )  # fmt: skip
+    p.add_argument(
+        "--evaluation-interval", type=float, default=15.0, metavar="SECONDS",
+        help="Prometheus' global rule evaluation interval (default 15, as prometheus.yml)",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-rules", action="store_true",
+        help="load no rules (default: the shipped prometheus/rules/*.yml)",
     )  # fmt: skip
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
     p.add_argument(
@@ -771,6 +1142,12 @@ def one_line(r: dict[str, Any]) -> str:
         f"exporters {r['cpu_cores']['exporters']:.2f} cores, "
         f"CPU/1k probes {r['cpu_s_per_1k_probes']['together']:.3f} s, "
         f"other work {r['cpu_cores']['other_work']:.2f} cores"
+        + (
+            f", slowest rule group {fmt(slow['max_s'], 'ms')} ({slow['share']:.0%} of "
+            f"{slow['interval_s']:g} s)"
+            if (slow := (r.get("rules") or {}).get("slowest"))
+            else ""
+        )
     )
 
 
