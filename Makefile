@@ -21,7 +21,7 @@ run: setup
 	$(PY) scripts/run_stack.py
 
 test: setup lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 bench: setup
 	$(PY) bench/prober.py

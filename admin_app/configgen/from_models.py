@@ -138,12 +138,12 @@ def load_specs(
 
 def with_operations(spec: GlobalSpec, session: Any, settings: Mapping[str, Any]) -> GlobalSpec:
     """``spec`` with the operations contacts (the operations group of the settings)."""
-    from admin_app.settings.operations import operations_group
+    from admin_app.settings.operations import members, operations_group
 
     group = operations_group(session, settings)
     if group is None:
         return spec
-    contacts = sorted(group.members, key=lambda c: (c.name.lower(), c.id))
+    contacts = members(group)
     return dataclasses.replace(
         spec,
         operations_group=group.name,

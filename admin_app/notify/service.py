@@ -226,7 +226,7 @@ def _operations_alert(
     else:
         text = messages.exporter_up_text(instance, location, shard)
     group = operations.operations_group(session, settings)
-    contacts = sorted(group.members, key=lambda c: (c.name.lower(), c.id)) if group else []
+    contacts = operations.members(group)
     subject = f"exporter:{instance or '-'}"
     nobody = nobody_warning(group.name if group is not None else None, contacts)
     if nobody:

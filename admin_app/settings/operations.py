@@ -48,9 +48,8 @@ def operations_group(session: Session, settings: Mapping[str, Any]) -> ContactGr
     return session.scalar(query)
 
 
-def operations_contacts(session: Session, settings: Mapping[str, Any]) -> list[Contact]:
-    """The members of the operations group, by name (empty when none is set)."""
-    group = operations_group(session, settings)
+def members(group: ContactGroup | None) -> list[Contact]:
+    """A group's members by name (empty without a group)."""
     if group is None:
         return []
     return sorted(group.members, key=lambda c: (c.name.lower(), c.id))
@@ -59,7 +58,7 @@ def operations_contacts(session: Session, settings: Mapping[str, Any]) -> list[C
 def status(session: Session, settings: Mapping[str, Any]) -> dict[str, Any]:
     """What the settings page and API show about the operations contacts."""
     group = operations_group(session, settings)
-    contacts = operations_contacts(session, settings) if group is not None else []
+    contacts = members(group)
     out_contacts = []
     for c in contacts:
         email, sms = reachable(c)

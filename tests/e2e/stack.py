@@ -278,6 +278,13 @@ class Service:
             proc.kill()
             proc.wait()
 
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown (a crash, a lost machine)."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
     def restart(self) -> None:
         self.stop()
         self.start()
@@ -373,7 +380,7 @@ class Stack:
     # A cluster member waits (its position) x peer_timeout before it sends a
     # notification that an earlier member may already have sent (Alertmanager's
     # default is 15s).
-    alertmanager_peer_timeout: str = "2s"
+    alertmanager_peer_timeout: str = "5s"
 
     target: BadSite = field(init=False)
     smtp: SmtpCatcher = field(init=False)
