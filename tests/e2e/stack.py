@@ -380,7 +380,7 @@ class Stack:
     # A cluster member waits (its position) x peer_timeout before it sends a
     # notification that an earlier member may already have sent (Alertmanager's
     # default is 15s).
-    alertmanager_peer_timeout: str = "5s"
+    alertmanager_peer_timeout: str = "2s"
 
     target: BadSite = field(init=False)
     smtp: SmtpCatcher = field(init=False)

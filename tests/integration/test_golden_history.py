@@ -124,17 +124,20 @@ def _recording_rules() -> dict[str, tuple[dict, dict]]:
     }
 
 
-def expanded_expr(name: str) -> str:
+def expanded_expr(name: str, keep: set[str] = frozenset()) -> str:
     """A recording rule's expression with every recorded series it reads (not over
     a range) replaced by that rule's own expression, recursively: the same values
-    from the raw series alone, at any step."""
+    from the raw series alone, at any step. The rules in ``keep`` stay as they are
+    (the quorum threshold: the golden sites have no `quorum` label, so it has no
+    series either way, and expanding it would read an hour of upwatch_site_info at
+    every step of a 90-day subquery)."""
     rules = _recording_rules()
 
     def expand(expr: str) -> str:
         def sub(m: re.Match) -> str:
             ref = m.group(0)
             after = expr[m.end() :].lstrip()
-            if ref not in rules or ref == name or after.startswith("["):
+            if ref not in rules or ref == name or ref in keep or after.startswith("["):
                 return ref
             return f"({expand(rules[ref][1]['expr'])})"
 
@@ -483,9 +486,9 @@ def test_the_two_stores_agree_except_on_maintenance_windows(sites: list[GoldenSi
 @pytest.mark.parametrize("window", list(WINDOWS))
 def test_the_base_rule_over_each_window(prom: str, sites: list[GoldenSite], window: str):
     seconds = WINDOWS[window]
-    base = expanded_expr(BASE_RULE)
+    base = expanded_expr(BASE_RULE, keep={"site:upwatch_site_quorum:threshold"})
     sub = f"({base})[{seconds}s:{PROM_STEP}s]"
-    got = instant(prom, f"sum_over_time({sub}) / count_over_time({sub})")
+    got = instant(prom, f"avg_over_time({sub})")  # sum / count, one evaluation
     assert sorted(got) == sorted(s.slug for s in sites)
     for site in sites:
         value = got[site.slug][0]
