@@ -30,6 +30,15 @@ def _freeze(obj: object, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
 
+def wanted(wants: bool, value: str | None) -> str | None:
+    """A contact's address or number for a channel: when they want that channel
+    and have a non-blank one, stripped; else None. One rule for Alertmanager's
+    emails (ContactSpec) and the admin app's messages (notify.plan.Recipient)."""
+    if wants and value and value.strip():
+        return value.strip()
+    return None
+
+
 @dataclass(frozen=True)
 class ContactSpec:
     """A person told about a site. Email goes through Alertmanager (``email_configs``);
@@ -44,9 +53,7 @@ class ContactSpec:
     @property
     def email_address(self) -> str | None:
         """The address to mail, when this contact wants email and has one."""
-        if self.wants_email and self.email and self.email.strip():
-            return self.email.strip()
-        return None
+        return wanted(self.wants_email, self.email)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from admin_app.configgen.specs import wanted
+
 SMS = "sms"
 EMAIL = "email"
 DOWN = "down"
@@ -45,15 +47,11 @@ class Recipient:
 
     @property
     def sms_number(self) -> str | None:
-        if self.wants_sms and self.phone and self.phone.strip():
-            return self.phone.strip()
-        return None
+        return wanted(self.wants_sms, self.phone)
 
     @property
     def email_address(self) -> str | None:
-        if self.wants_email and self.email and self.email.strip():
-            return self.email.strip()
-        return None
+        return wanted(self.wants_email, self.email)
 
 
 @dataclass(frozen=True)
